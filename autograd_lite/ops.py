@@ -1,0 +1,555 @@
+"""The table of derivative rules: every op, declared once.
+
+Vocabulary
+----------
+Each :class:`Rule` has a ``forward`` and, for each input, one :class:`Factor`: the
+chain-rule factor ∂out/∂input. A factor is one of
+
+* ``const``  -- a constant local derivative (``add``: 1, ``sub``: 1 and −1);
+* ``local``  -- an elementwise local derivative, a function ``(*xs, out[, ctx])`` whose
+  result backward **multiplies** the upstream gradient ``g`` by;
+* ``vjp``    -- a vector-Jacobian product ``(g, *xs, out[, ctx])`` for ops that are not
+  elementwise (matmul, reductions, shape ops, indexing), with ``shown`` giving the value a
+  picture displays for the factor.
+
+``symbol`` is the factor written for people, with ``{x}``, ``{y}`` (the inputs, in order)
+and ``{out}`` filled in with the names of the nodes, e.g. ``1[{x}>0]`` or ``1 − tanh²({x})``.
+
+A rule with parameters has ``prepare(**params) -> ctx``: it validates them and resolves
+any policy (the ReLU subgradient) *when the op is built*; the ctx dict is stored on the
+node and passed last to every function of the rule. A rule with ``kink`` counts, at
+build time, how many inputs sit exactly on a point of non-differentiability (−0.0
+included); the engine stores that count as ``ctx["kinks"]``.
+
+Inputs are Python floats (scalars) or float ndarrays (tensors); every function here
+accepts both. Backward, ``draw``, ``explain``, ``gradcheck`` and ``kinks`` all read this
+table; nothing else in the package knows what ``mul`` means.
+"""
+
+from __future__ import annotations
+
+import math
+import operator
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from .policy import check_finite, check_real, relu_subgradient_or
+from .shapes import shape_of
+
+
+class Factor:
+    """One input's chain-rule factor ∂out/∂input: a symbol and how to compute it."""
+
+    __slots__ = ("symbol", "const", "local", "vjp", "shown")
+
+    def __init__(self, symbol: str | Callable[..., str], *, const: float | None = None,
+                 local: Callable | None = None, vjp: Callable | None = None,
+                 shown: Callable | None = None) -> None:
+        if (const is not None) + (local is not None) + (vjp is not None) != 1:
+            raise ValueError("a factor needs exactly one of const, local or vjp")
+        self.symbol, self.const, self.local, self.vjp, self.shown = symbol, const, local, vjp, shown
+
+    def chain(self, g: Any, args: tuple) -> Any:
+        """``g · ∂out/∂input``: the upstream gradient times this factor (before un-broadcasting)."""
+        if self.const is not None:
+            return g if self.const == 1.0 else g * self.const
+        if self.local is not None:
+            return g * self.local(*args)
+        return self.vjp(g, *args)
+
+    def scalar_fn(self, exact: bool) -> Callable[..., float]:
+        """A function ``(*xs, out[, ctx]) -> float``: the factor's value for float inputs.
+
+        Built-in locals already return floats for floats (``exact``); a VJP is linear in g,
+        so its factor is ``vjp(1.0, ...)``.
+        """
+        c, local, vjp = self.const, self.local, self.vjp
+        if c is not None:
+            return lambda *args: c
+        if local is not None:
+            return local if exact else lambda *args: float(local(*args))
+        return lambda *args: float(vjp(1.0, *args))
+
+    def value(self, args: tuple) -> Any:
+        """The factor's value at this point: what a picture shows on the edge."""
+        if self.const is not None:
+            return self.const
+        if self.local is not None:
+            return self.local(*args)
+        return self.shown(*args) if self.shown is not None else None
+
+    def text(self, names: dict[str, str], ctx: dict | None) -> str:
+        """The symbol with the real names (and parameters) filled in."""
+        if callable(self.symbol):
+            return self.symbol(names, ctx)
+        return self.symbol.format(**names, **(ctx or {}))
+
+
+class Rule:
+    """An op: its forward and one chain-rule factor per input (see the module docstring)."""
+
+    __slots__ = ("name", "formula", "forward", "factors", "prepare", "kink", "custom", "doc",
+                 "consts", "scalar_fns")
+
+    def __init__(self, name: str, formula: str, forward: Callable, factors: tuple[Factor, ...],
+                 prepare: Callable[..., dict] | None = None, kink: Callable | None = None,
+                 custom: bool = False, doc: str = "") -> None:
+        self.name, self.formula, self.forward, self.factors = name, formula, forward, factors
+        self.prepare, self.kink, self.custom, self.doc = prepare, kink, custom, doc
+        # The scalar fast path: a node whose inputs and output are floats stores its factor
+        # values when it is built (backward then only multiplies). All-constant factors (add,
+        # sub, neg) share one tuple.
+        consts = tuple(f.const for f in factors)
+        self.consts = consts if None not in consts else None
+        self.scalar_fns = tuple(f.scalar_fn(exact=not custom) for f in factors)
+
+    def scalar_factors(self, args: tuple) -> tuple:
+        """The factor values of a scalar node: ``args`` are its inputs, output [and ctx]."""
+        if self.consts is not None:
+            return self.consts
+        fns = self.scalar_fns
+        if len(fns) == 1:
+            return (fns[0](*args),)
+        return tuple([f(*args) for f in fns])
+
+    @property
+    def arity(self) -> int:
+        return len(self.factors)
+
+    @property
+    def elementwise(self) -> bool:
+        return all(f.vjp is None for f in self.factors)
+
+    def __repr__(self) -> str:
+        return f"<rule {self.name}>"
+
+
+RULES: dict[str, Rule] = {}
+
+
+def register(rule: Rule, replace: bool = False) -> Rule:
+    """Enter a rule into the table (custom ops may replace earlier custom ops of their name)."""
+    old = RULES.get(rule.name)
+    if old is not None and not (replace and old.custom):
+        raise ValueError(f"an op named {rule.name!r} already exists; choose another name")
+    RULES[rule.name] = rule
+    return rule
+
+
+# --- scalar arithmetic with IEEE results (Python raises where NumPy gives inf/nan) ----------
+
+def _ieee(f: Callable, *args: float) -> float:
+    with np.errstate(all="ignore"):
+        return float(f(*(np.float64(a) for a in args)))
+
+
+def _div(x: Any, y: Any) -> Any:
+    if type(x) is float and type(y) is float:
+        try:
+            return x / y
+        except ZeroDivisionError:
+            return _ieee(np.divide, x, y)
+    return x / y
+
+
+def _pow(x: Any, p: float) -> Any:
+    if type(x) is float:
+        try:
+            r = x**p
+        except (OverflowError, ZeroDivisionError):
+            return _ieee(np.power, x, p)
+        return r if type(r) is float else math.nan  # a complex root of a negative number
+    return x**p
+
+
+def _exp(x: Any) -> Any:
+    if type(x) is float:
+        try:
+            return math.exp(x)
+        except OverflowError:
+            return math.inf
+    return np.exp(x)
+
+
+def _log(x: Any) -> Any:
+    if type(x) is float:
+        if x > 0.0:
+            return math.log(x)
+        return -math.inf if x == 0.0 else math.nan
+    return np.log(x)
+
+
+def _tanh(x: Any) -> Any:
+    return math.tanh(x) if type(x) is float else np.tanh(x)
+
+
+def _sigmoid(x: Any) -> Any:
+    if type(x) is float:
+        if x >= 0.0:
+            return 1.0 / (1.0 + math.exp(-x))
+        e = _exp(x)
+        return e / (1.0 + e)
+    e = np.exp(-np.abs(x))  # never overflows
+    return np.where(x >= 0, 1 / (1 + e), e / (1 + e))
+
+
+def _zeros(x: Any) -> int:
+    """How many entries of x are exactly 0 (−0.0 included): the kink count."""
+    return int(x == 0.0) if type(x) is float else int(np.count_nonzero(x == 0))
+
+
+def _fmt(v: float) -> str:
+    return f"{v:g}".replace("-", "−")
+
+
+# --- elementwise arithmetic ---------------------------------------------------------------
+
+ADD = register(Rule("add", "{x} + {y}", operator.add,
+                    (Factor("1", const=1.0), Factor("1", const=1.0))))
+SUB = register(Rule("sub", "{x} − {y}", operator.sub,
+                    (Factor("1", const=1.0), Factor("−1", const=-1.0))))
+NEG = register(Rule("neg", "−{x}", operator.neg, (Factor("−1", const=-1.0),)))
+MUL = register(Rule("mul", "{x} · {y}", operator.mul, (
+    Factor("{y}", local=lambda x, y, out: y),
+    Factor("{x}", local=lambda x, y, out: x))))
+DIV = register(Rule("div", "{x} / {y}", _div, (
+    Factor("1/{y}", local=lambda x, y, out: _div(1.0, y)),
+    Factor("−{x}/{y}²", local=lambda x, y, out: -_div(x, y * y)))))
+
+_SUPERSCRIPT = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
+
+
+def _pow_symbol(names: dict[str, str], ctx: dict) -> str:
+    p = ctx["p"]
+    if p == 0:
+        return "0"
+    if p == 1:
+        return "1"
+    q = p - 1
+    power = ("" if q == 1 else str(int(q)).translate(_SUPERSCRIPT) if q == int(q) and abs(q) < 10
+             else f"^{_fmt(q)}")
+    return f"{_fmt(p)}·{names['x']}{power}"
+
+
+def _pow_local(x: Any, out: Any, ctx: dict) -> Any:
+    p = ctx["p"]
+    if p == 0:  # x**0 is the constant 1 (even at x = 0)
+        return 0.0 * x
+    return p * _pow(x, p - 1) if p != 2 else 2 * x
+
+
+POW = register(Rule(
+    "pow", "{x}^{p}", lambda x, ctx: _pow(x, ctx["p"]),
+    (Factor(_pow_symbol, local=_pow_local),),
+    prepare=lambda p: {"p": check_finite(p, "the exponent of ** (a number)")},
+    doc="x ** p for a number p; the derivative p·x^(p−1) is 0 for p = 0."))
+
+
+# --- matmul --------------------------------------------------------------------------------
+
+def _matmul(x: Any, y: Any) -> Any:
+    if type(x) is float or type(y) is float or x.ndim == 0 or y.ndim == 0:
+        raise ValueError(
+            f"@ needs tensors with at least 1 dimension, got shapes {shape_of(x)} and "
+            f"{shape_of(y)}; use * to multiply by a scalar"
+        )
+    return x @ y
+
+
+def _swap(a: np.ndarray) -> np.ndarray:
+    return a.T if a.ndim == 2 else np.swapaxes(a, -1, -2)
+
+
+def _matmul_vjp_x(g: Any, x: Any, y: Any, out: Any) -> Any:
+    if y.ndim == 1:  # out = x @ y has x's shape without its last axis
+        return np.expand_dims(g, -1) * y if x.ndim > 1 else g * y
+    if x.ndim == 1:  # x acts as a row (1, k)
+        return (np.expand_dims(g, -2) @ _swap(y))[..., 0, :]
+    return g @ _swap(y)
+
+
+def _matmul_vjp_y(g: Any, x: Any, y: Any, out: Any) -> Any:
+    if x.ndim == 1:  # x acts as a row (1, k): dy = xᵀ g for each batch entry
+        return x[:, None] * np.expand_dims(g, -2) if y.ndim > 1 else g * x
+    if y.ndim == 1:  # y acts as a column (k, 1)
+        return (_swap(x) @ np.expand_dims(g, -1))[..., 0]
+    return _swap(x) @ g
+
+
+MATMUL = register(Rule("matmul", "{x} @ {y}", _matmul, (
+    Factor("(·) @ {y}ᵀ", vjp=_matmul_vjp_x, shown=lambda x, y, out: y),
+    Factor("{x}ᵀ @ (·)", vjp=_matmul_vjp_y, shown=lambda x, y, out: x)),
+    doc="Matrix product (NumPy semantics, 1-D and batched operands included)."))
+
+
+# --- activations ----------------------------------------------------------------------------
+# relu'(0), leaky_relu'(0) and abs'(0) are choices (subgradients), resolved by prepare() when
+# the op is built and stored in ctx. Each local derivative *multiplies* g (never replaces it).
+
+def _relu(x: Any, ctx: dict) -> Any:
+    if type(x) is float:
+        return 0.0 if x <= 0.0 else x  # NaN passes through
+    return np.maximum(x, 0)
+
+
+def _relu_local(x: Any, out: Any, ctx: dict) -> Any:
+    s = ctx["subgradient"]
+    if type(x) is float:
+        return 1.0 if x > 0.0 else (s if x == 0.0 else 0.0)
+    if not (s and ctx["kinks"]):
+        return x > 0  # a mask; g * mask keeps g's dtype
+    return np.where(x > 0, x.dtype.type(1), np.where(x == 0, x.dtype.type(s), x.dtype.type(0)))
+
+
+RELU = register(Rule(
+    "relu", "relu({x})", _relu, (Factor("1[{x}>0]", local=_relu_local),),
+    prepare=lambda subgradient=None: {"subgradient": relu_subgradient_or(subgradient)},
+    kink=lambda x, ctx: _zeros(x),
+    doc="max(x, 0). relu'(x) = 1 for x > 0, 0 for x < 0, and the recorded subgradient s "
+        "(default 0, as PyTorch, TensorFlow and JAX) at x == 0."))
+
+
+def _leaky_prepare(slope: float = 0.01, subgradient: float | None = None) -> dict:
+    a = check_finite(slope, "the leaky_relu slope")
+    s = a if subgradient is None else check_real(
+        subgradient, f"the leaky_relu subgradient for slope {a:g}", min(a, 1.0), max(a, 1.0))
+    return {"slope": a, "subgradient": s}
+
+
+def _leaky(x: Any, ctx: dict) -> Any:
+    a = ctx["slope"]
+    if type(x) is float:
+        return x if x > 0.0 else a * x
+    return np.where(x > 0, x, a * x)
+
+
+def _leaky_local(x: Any, out: Any, ctx: dict) -> Any:
+    a, s = ctx["slope"], ctx["subgradient"]
+    if type(x) is float:
+        return 1.0 if x > 0.0 else (s if x == 0.0 else a)
+    d = np.where(x > 0, x.dtype.type(1), x.dtype.type(a))
+    return np.where(x == 0, x.dtype.type(s), d) if ctx["kinks"] and s != a else d
+
+
+LEAKY_RELU = register(Rule(
+    "leaky_relu", "leaky_relu({x})", _leaky,
+    (Factor(lambda n, ctx: f"1 if {n['x']}>0 else {_fmt(ctx['slope'])}", local=_leaky_local),),
+    prepare=_leaky_prepare, kink=lambda x, ctx: _zeros(x),
+    doc="x for x > 0, slope·x otherwise; the derivative at 0 is the recorded subgradient "
+        "(default: the slope, as PyTorch), which must lie between the slope and 1."))
+
+
+def _abs_local(x: Any, out: Any, ctx: dict) -> Any:
+    s = ctx["subgradient"]
+    if type(x) is float:
+        return 1.0 if x > 0.0 else -1.0 if x < 0.0 else (s if x == 0.0 else x)
+    d = np.sign(x)
+    return np.where(x == 0, x.dtype.type(s), d) if ctx["kinks"] and s else d
+
+
+ABS = register(Rule(
+    "abs", "|{x}|", lambda x, ctx: abs(x), (Factor("sign({x})", local=_abs_local),),
+    prepare=lambda subgradient=None: {"subgradient": 0.0 if subgradient is None else check_real(
+        subgradient, "the abs subgradient (abs'(0))", -1.0, 1.0)},
+    kink=lambda x, ctx: _zeros(x),
+    doc="|x|; abs'(0) is the recorded subgradient in [−1, 1] (default 0, as PyTorch)."))
+
+TANH = register(Rule("tanh", "tanh({x})", _tanh,
+                     (Factor("1 − tanh²({x})", local=lambda x, out: 1 - out * out),)))
+SIGMOID = register(Rule("sigmoid", "σ({x})", _sigmoid,
+                        (Factor("σ({x})·(1 − σ({x}))", local=lambda x, out: out * (1 - out)),)))
+EXP = register(Rule("exp", "exp({x})", _exp, (Factor("exp({x})", local=lambda x, out: out),)))
+LOG = register(Rule("log", "log({x})", _log,
+                    (Factor("1/{x}", local=lambda x, out: _div(1.0, x)),)))
+
+
+# --- reductions and shape ops ----------------------------------------------------------------
+
+def _axis_prepare(axis: int | tuple[int, ...] | None = None, keepdims: bool = False) -> dict:
+    if axis is not None:
+        axes = axis if isinstance(axis, tuple) else (axis,)
+        if not all(isinstance(a, int | np.integer) and not isinstance(a, bool) for a in axes):
+            raise TypeError(f"axis must be None, an int or a tuple of ints, got {axis!r}")
+    return {"axis": axis, "keepdims": bool(keepdims)}
+
+
+def _reduce(f: Callable) -> Callable:
+    def forward(x: Any, ctx: dict) -> Any:
+        if type(x) is float and ctx["axis"] in (None, ()):
+            return x
+        return f(x, axis=ctx["axis"], keepdims=ctx["keepdims"])
+    return forward
+
+
+def _spread(g: Any, x: Any, ctx: dict) -> Any:
+    """Send a reduced cotangent back over the reduced axes (the VJP of sum)."""
+    if type(x) is float:
+        return g
+    if ctx["axis"] is not None and not ctx["keepdims"]:
+        g = np.expand_dims(g, ctx["axis"])
+    return np.broadcast_to(g, x.shape)
+
+
+def _count(x: Any, out: Any) -> int:
+    return max(1, np.size(x) // max(1, np.size(out)))
+
+
+SUM = register(Rule(
+    "sum", "Σ {x}", _reduce(np.sum),
+    (Factor("1", vjp=lambda g, x, out, ctx: _spread(g, x, ctx), shown=lambda x, out, ctx: 1.0),),
+    prepare=_axis_prepare))
+MEAN = register(Rule(
+    "mean", "mean({x})", _reduce(np.mean),
+    (Factor("1/n", vjp=lambda g, x, out, ctx: _spread(g / _count(x, out), x, ctx),
+            shown=lambda x, out, ctx: 1.0 / _count(x, out)),),
+    prepare=_axis_prepare))
+
+
+def _reshape_prepare(shape: tuple[int, ...]) -> dict:
+    if not all(isinstance(n, int | np.integer) and not isinstance(n, bool) for n in shape):
+        raise TypeError(f"reshape takes ints, got {shape!r}")
+    return {"shape": tuple(int(n) for n in shape)}
+
+
+RESHAPE = register(Rule(
+    "reshape", "reshape({x})", lambda x, ctx: np.reshape(x, ctx["shape"]),
+    (Factor("reshape⁻¹", vjp=lambda g, x, out, ctx: np.reshape(g, shape_of(x)),
+            shown=lambda x, out, ctx: 1.0),),
+    prepare=_reshape_prepare))
+
+
+def _transpose_prepare(axes: tuple[int, ...] | None = None) -> dict:
+    if axes is not None and not all(isinstance(a, int | np.integer) for a in axes):
+        raise TypeError(f"transpose takes ints, got {axes!r}")
+    return {"axes": None if axes is None else tuple(int(a) for a in axes)}
+
+
+def _transpose_vjp(g: Any, x: Any, out: Any, ctx: dict) -> Any:
+    if type(x) is float:
+        return g
+    axes = ctx["axes"]
+    return np.transpose(g, None if axes is None else tuple(np.argsort(axes)))
+
+
+TRANSPOSE = register(Rule(
+    "transpose", "{x}ᵀ",
+    lambda x, ctx: x if type(x) is float else np.transpose(x, ctx["axes"]),
+    (Factor("transpose⁻¹", vjp=_transpose_vjp, shown=lambda x, out, ctx: 1.0),),
+    prepare=_transpose_prepare))
+
+
+def _is_basic(index: Any) -> bool:
+    parts = index if isinstance(index, tuple) else (index,)
+    return all(p is None or p is Ellipsis or isinstance(p, int | np.integer | slice)
+               for p in parts)
+
+
+def _index_prepare(index: Any) -> dict:
+    parts = index if isinstance(index, tuple) else (index,)
+    fixed = []
+    for p in parts:
+        if isinstance(p, list):
+            p = np.asarray(p)
+        if isinstance(p, np.ndarray) and p.dtype.kind not in "iub":
+            raise TypeError(f"index arrays must hold integers or booleans, got dtype {p.dtype}")
+        if not (p is None or p is Ellipsis or isinstance(p, int | np.integer | slice | np.ndarray)):
+            raise TypeError(
+                "an index must be an int, slice, None, ..., or an integer/boolean array, "
+                f"got {type(p).__name__}"
+            )
+        fixed.append(p)
+    index = tuple(fixed) if isinstance(index, tuple) else fixed[0]
+    return {"index": index, "basic": _is_basic(index)}
+
+
+def _getitem(x: Any, ctx: dict) -> Any:
+    if type(x) is float:
+        raise TypeError("a scalar Value cannot be indexed")
+    return x[ctx["index"]]
+
+
+def _getitem_vjp(g: Any, x: Any, out: Any, ctx: dict) -> Any:
+    z = np.zeros(x.shape, dtype=np.result_type(g, x))
+    if ctx["basic"]:
+        z[ctx["index"]] = g
+    else:
+        np.add.at(z, ctx["index"], g)  # repeated indices add up
+    return z
+
+
+GETITEM = register(Rule(
+    "getitem", "{x}[…]", _getitem,
+    (Factor("scatter", vjp=_getitem_vjp, shown=lambda x, out, ctx: 1.0),),
+    prepare=_index_prepare, doc="Basic and integer/boolean-array indexing."))
+
+
+# --- losses (per element or per sample; losses.py adds the reduction) -------------------------
+
+def _clipped_log(p: Any) -> Any:
+    """log(p) clipped below at −100, as PyTorch's binary cross-entropy does."""
+    if type(p) is float:
+        return max(_log(p), -100.0)
+    with np.errstate(divide="ignore"):
+        return np.maximum(np.log(p), -100)
+
+
+def _bce(p: Any, t: Any) -> Any:
+    return -(t * _clipped_log(p) + (1 - t) * _clipped_log(1 - p))
+
+
+def _bce_local_p(p: Any, t: Any, out: Any) -> Any:
+    d = p * (1 - p)
+    return (p - t) / (max(d, 1e-12) if type(d) is float else np.maximum(d, 1e-12))
+
+
+BINARY_CROSS_ENTROPY = register(Rule(
+    "binary_cross_entropy", "bce({x}, {y})", _bce, (
+        Factor("({x} − {y}) / ({x}(1 − {x}))", local=_bce_local_p),
+        Factor("log(1 − {x}) − log {x}",
+               local=lambda p, t, out: _clipped_log(1 - p) - _clipped_log(p))),
+    doc="−(t·log p + (1 − t)·log(1 − p)) per element, logs clipped at −100."))
+
+
+def _bce_logits(z: Any, t: Any) -> Any:
+    if type(z) is float:
+        return max(z, 0.0) - z * t + math.log1p(math.exp(-abs(z)))
+    return np.maximum(z, 0) - z * t + np.log1p(np.exp(-np.abs(z)))
+
+
+BCE_WITH_LOGITS = register(Rule(
+    "binary_cross_entropy_with_logits", "bce_logits({x}, {y})", _bce_logits, (
+        Factor("σ({x}) − {y}", local=lambda z, t, out: _sigmoid(z) - t),
+        Factor("−{x}", local=lambda z, t, out: -z)),
+    doc="max(z, 0) − z·t + log(1 + exp(−|z|)) per element: stable for any z."))
+
+
+def _ce_prepare(labels: np.ndarray) -> dict:
+    return {"labels": labels}
+
+
+def _log_softmax(z: np.ndarray) -> np.ndarray:
+    m = np.max(z, axis=-1, keepdims=True)
+    return z - (m + np.log(np.sum(np.exp(z - m), axis=-1, keepdims=True)))
+
+
+def _ce(z: Any, ctx: dict) -> Any:
+    labels = ctx["labels"]
+    picked = np.take_along_axis(_log_softmax(z), labels[..., None], axis=-1)[..., 0]
+    return -picked
+
+
+def _ce_vjp(g: Any, z: Any, out: Any, ctx: dict) -> Any:
+    p = np.exp(_log_softmax(z))
+    np.put_along_axis(p, ctx["labels"][..., None],
+                      np.take_along_axis(p, ctx["labels"][..., None], axis=-1) - 1, axis=-1)
+    return p * np.expand_dims(g, -1)
+
+
+CROSS_ENTROPY = register(Rule(
+    "cross_entropy", "ce({x})", _ce,
+    (Factor("softmax({x}) − onehot", vjp=_ce_vjp,
+            shown=lambda z, out, ctx: _ce_vjp(np.ones(np.shape(out)), z, out, ctx)),),
+    prepare=_ce_prepare,
+    doc="−log softmax(z)[label] per sample, via log-sum-exp (finite at logits of ±1000)."))
