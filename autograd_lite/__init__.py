@@ -1,0 +1,24 @@
+"""autograd_lite: a small autodiff engine that shows the chain rule.
+
+>>> import autograd_lite as ag
+>>> w, x = ag.Value(2.0, "w"), ag.Value(3.0, "x")
+>>> L = (w * x).relu()
+>>> L.backward()
+>>> w.grad
+3.0
+"""
+
+from .explain import Kink, kinks
+from .gradcheck import GradcheckError, gradcheck
+from .losses import binary_cross_entropy, binary_cross_entropy_with_logits, cross_entropy, mse_loss
+from .policy import get_relu_subgradient, relu_subgradient
+from .value import Value, abs, custom_op, exp, leaky_relu, log, relu, sigmoid, tanh
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "GradcheckError", "Kink", "Value", "abs", "binary_cross_entropy",
+    "binary_cross_entropy_with_logits", "cross_entropy", "custom_op", "exp",
+    "get_relu_subgradient", "gradcheck", "kinks", "leaky_relu", "log", "mse_loss", "relu",
+    "relu_subgradient", "sigmoid", "tanh",
+]
