@@ -1,0 +1,256 @@
+"""Engine semantics: leaves, constants, reuse, repeated backward, broadcasting, dtypes,
+deep chains, memory and reference cycles."""
+
+import gc
+import time
+import tracemalloc
+
+import numpy as np
+import pytest
+
+from autograd_lite import Value
+from autograd_lite.value import toposort
+
+
+def test_leaf_data_kinds():
+    assert type(Value(3).data) is float and Value(3).data == 3.0
+    assert type(Value(np.float64(2.5)).data) is float
+    assert Value(np.float32(2.5)).dtype == np.float32 and Value(np.float32(2.5)).shape == ()
+    for dtype in (np.float16, np.float32, np.float64):
+        assert Value(np.ones(3, dtype)).dtype == dtype
+    assert Value(np.arange(3)).dtype == np.float64
+    assert Value([[1, 2], [3, 4]]).shape == (2, 2)
+    assert Value(2.0).shape == () and Value(2.0).dtype == np.float64
+
+
+@pytest.mark.parametrize("bad", [True, np.array([True]), "1.0", None, 1j, np.array([1j]),
+                                 [[1, 2], [3]], {1: 2}, np.array(["a"])])
+def test_leaf_rejects_non_numbers(bad):
+    with pytest.raises(TypeError):
+        Value(bad)
+
+
+def test_leaf_rejects_a_value_and_a_bad_label():
+    with pytest.raises(TypeError, match="Value"):
+        Value(Value(1.0))
+    with pytest.raises(TypeError, match="label"):
+        Value(1.0, label=3)
+
+
+def test_leaf_owns_its_array():
+    a = np.ones(3)
+    v = Value(a)
+    a[0] = 5.0
+    assert v.data[0] == 1.0
+
+
+def test_grad_is_zero_before_backward_with_shape_and_dtype():
+    assert Value(1.0).grad == 0.0
+    g = Value(np.ones((2, 3), np.float32)).grad
+    assert g.shape == (2, 3) and g.dtype == np.float32 and not g.any()
+
+
+def test_value_cannot_be_subclassed():
+    with pytest.raises(TypeError, match="subclassed"):
+        class Sub(Value):
+            pass
+
+
+def test_constants_get_no_gradient_and_arrays_on_the_left_work():
+    X = np.array([[1.0, 2.0], [3.0, 4.0]])
+    W = Value(np.array([[1.0], [-1.0]]))
+    b = Value(0.5)
+    out = X @ W + b
+    assert isinstance(out, Value) and out.shape == (2, 1)
+    assert all(not isinstance(p, Value) for p in (X @ W).parents[:1])
+    (np.ones((2, 1)) + out).sum().backward()
+    assert np.array_equal(W.grad, X.T @ np.ones((2, 1)))
+    assert b.grad == 2.0
+    y = 2 - Value(3.0)
+    y.backward()
+    assert y.data == -1.0 and y.parents[1].grad == -1.0
+
+
+def test_reuse_adds_paths():
+    a = Value(3.0)
+    b = a + a
+    c = b * b
+    c.backward()
+    assert b.grad == 12.0 and a.grad == 24.0  # dc/da = 2b·2
+    x = Value(3.0)
+    sq = x * x
+    assert sq.parents == (x, x)  # two edges, not a set
+    sq.backward()
+    assert x.grad == 6.0
+
+
+def test_second_backward_adds_exactly_one_more():
+    x = Value(2.0)
+    h = x * x
+    L = h * 3.0
+    L.backward()
+    first = (x.grad, h.grad, L.grad)
+    L.backward()
+    assert (x.grad, h.grad, L.grad) == tuple(2 * g for g in first)
+    t = Value(np.array([1.0, -2.0]))
+    u = (t * t).sum()
+    u.backward()
+    u.backward()
+    assert np.array_equal(t.grad, 2 * 2 * t.data)
+
+
+def test_zero_grad_resets():
+    x = Value(np.ones(2))
+    (x * 2).sum().backward()
+    x.zero_grad()
+    assert not x.grad.any()
+
+
+def test_backward_is_linear():
+    rng = np.random.default_rng(0)
+    x1 = Value(rng.normal(size=(3, 2)))
+    f = lambda v: (v.tanh() * v).sum()  # noqa: E731
+    g = lambda v: (v.exp() - v ** 2).mean()  # noqa: E731
+    (f(x1) + 2 * g(x1)).backward()
+    x2 = Value(x1.data)
+    f(x2).backward()
+    fg = x2.grad.copy()
+    x2.zero_grad()
+    g(x2).backward()
+    assert np.allclose(x1.grad, fg + 2 * x2.grad)
+
+
+def test_broadcast_gradients_sum_back_to_each_input_shape():
+    a = Value(np.ones((3, 1)))
+    b = Value(np.arange(4.0))
+    c = Value(2.0)
+    d = Value(np.ones((2, 1, 1)))
+    out = a * b + c + d
+    assert out.shape == (2, 3, 4)
+    out.sum().backward()
+    assert a.grad.shape == (3, 1) and np.allclose(a.grad, 2 * b.data.sum())
+    assert b.grad.shape == (4,) and np.allclose(b.grad, 2 * 3)
+    assert type(c.grad) is float and c.grad == 24.0
+    assert d.grad.shape == (2, 1, 1) and np.allclose(d.grad, 12)
+
+
+def test_non_scalar_root_needs_a_grad_of_its_shape():
+    x = Value(np.ones(3))
+    y = x * 2
+    with pytest.raises(ValueError, match=r"shape \(3,\)"):
+        y.backward()
+    with pytest.raises(ValueError, match=r"shape \(3,\)"):
+        y.backward(np.ones(2))
+    y.backward(np.array([1.0, 0.0, -1.0]))
+    assert np.array_equal(x.grad, [2.0, 0.0, -2.0])
+    one = Value(np.ones((1, 1)))
+    (one * 3).backward()  # a one-element root is seeded with 1
+    assert one.grad[0, 0] == 3.0
+
+
+def test_dtypes_are_kept_through_ops_and_gradients():
+    for dtype in (np.float16, np.float32, np.float64):
+        x = Value(np.array([[0.5, -1.0], [2.0, 0.25]], dtype))
+        w = Value(np.array([1.0, 2.0], dtype))
+        out = ((x @ w).relu() * 2.0 + 1).tanh().sum()
+        assert out.dtype == dtype
+        out.backward()
+        assert x.grad.dtype == dtype and w.grad.dtype == dtype
+
+
+def test_gradients_are_private_writable_arrays():
+    a, b = Value(np.ones(2)), Value(np.ones(2))
+    s = (a + b).reshape(2, 1).sum()
+    s.backward()
+    assert a.grad is not b.grad
+    a.grad *= 5  # writable, and b is untouched
+    assert np.array_equal(b.grad, [1.0, 1.0])
+    r = Value(np.ones(4))
+    r.reshape(2, 2).T.sum().backward()
+    assert r.grad.base is None and r.grad.flags.writeable
+
+
+def test_toposort_puts_every_node_before_its_inputs():
+    x, y = Value(1.0), Value(2.0)
+    a = x * y
+    b = a + x
+    c = b * a
+    order = toposort(c)
+    assert order[0] is c and set(order) == {x, y, a, b, c}
+    pos = {id(v): i for i, v in enumerate(order)}
+    for v in order:
+        for p in v.parents:
+            if isinstance(p, Value):
+                assert pos[id(v)] < pos[id(p)]
+
+
+def test_chain_of_a_million_ops():
+    t0 = time.perf_counter()
+    x = Value(1.0)
+    y = x
+    for _ in range(500_000):  # two ops per step: 10^6 ops
+        y = y * 1.0000001 + 0.0
+    y.backward()
+    elapsed = time.perf_counter() - t0
+    assert x.grad == pytest.approx(1.0000001 ** 500_000, rel=1e-9)
+    print(f"10^6-op chain: build + backward {elapsed:.2f} s")
+
+
+def test_graphs_are_freed_by_reference_counting():
+    def step():
+        w = Value(np.ones((4, 3)))
+        x = np.ones((5, 4))
+        loss = ((x @ w).relu() * 2).mean()
+        s = [Value(float(i)) for i in range(20)]
+        t = sum(si * si for si in s).tanh()
+        (loss + t).backward()
+
+    step()
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        gc.collect()
+        tracemalloc.start()
+        before = tracemalloc.get_traced_memory()[0]
+        for _ in range(500):
+            step()
+        grown = tracemalloc.get_traced_memory()[0] - before
+        tracemalloc.stop()
+        assert grown < 2_000_000, f"memory grew by {grown} bytes"
+        assert gc.collect() == 0  # nothing was left for the cycle collector
+    finally:
+        if was:
+            gc.enable()
+
+
+def test_item_float_len_iter_and_repr():
+    assert Value(2.5).item() == 2.5 and float(Value(2.5)) == 2.5
+    t = Value(np.array([[1.0, 2.0], [3.0, 4.0]]))
+    assert len(t) == 2 and [r.shape for r in t] == [(2,), (2,)]
+    assert t.sum().item() == 10.0
+    with pytest.raises(ValueError, match="one-element"):
+        t.item()
+    with pytest.raises(TypeError):
+        len(Value(1.0))
+    assert "label='w'" in repr(Value(1.0, "w"))
+    assert "shape=(2, 2)" in repr(t)
+
+
+def test_op_name_and_params_are_readable():
+    x = Value(0.0, "x")
+    y = x.leaky_relu(0.2)
+    assert y.op == "leaky_relu" and x.op == ""
+    assert y.params == {"slope": 0.2, "subgradient": 0.2, "kinks": 1}
+
+
+def test_apply_checks_arity_and_params():
+    from autograd_lite import ops
+    from autograd_lite.value import apply
+    with pytest.raises(TypeError, match="takes 2"):
+        apply(ops.ADD, Value(1.0))
+    with pytest.raises(TypeError, match="no parameters"):
+        apply(ops.ADD, Value(1.0), 2.0, axis=0)
+    with pytest.raises(TypeError, match="axis"):
+        Value(np.ones(2)).sum(axis="0")
+    with pytest.raises(TypeError, match="reshape"):
+        Value(np.ones(2)).reshape("2")

@@ -1,0 +1,225 @@
+"""Exact values at kinks: the recorded subgradient, multiplied (never assigned)."""
+
+import asyncio
+import math
+import threading
+
+import numpy as np
+import pytest
+
+import autograd_lite as ag
+from autograd_lite import Value
+
+S_VALUES = (0.0, 0.5, 1.0)
+DTYPES = (np.float16, np.float32, np.float64)
+
+
+@pytest.mark.parametrize("s", S_VALUES)
+@pytest.mark.parametrize("zero", (0.0, -0.0))
+def test_relu_derivative_at_zero_is_the_subgradient(s, zero):
+    x = Value(zero)
+    x.relu(subgradient=s).backward()
+    assert x.grad == s
+    with ag.relu_subgradient(s):
+        y = Value(zero)
+        ag.relu(y).backward()
+    assert y.grad == s
+
+
+@pytest.mark.parametrize("s", S_VALUES)
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_relu_tensor_at_zero(s, dtype):
+    x = Value(np.array([-1.0, 0.0, -0.0, 2.0], dtype))
+    x.relu(subgradient=s).sum().backward()
+    assert x.grad.dtype == dtype
+    assert np.array_equal(x.grad, np.array([0.0, s, s, 1.0], dtype))
+
+
+@pytest.mark.parametrize("s", S_VALUES)
+def test_relu_x_minus_relu_minus_x_gives_2s(s):
+    x = Value(0.0)
+    with ag.relu_subgradient(s):
+        (x.relu() - (-x).relu()).backward()
+    assert x.grad == 2 * s
+
+
+@pytest.mark.parametrize("s", S_VALUES)
+def test_backward_multiplies_by_the_subgradient_never_assigns_it(s):
+    x = Value(0.0)
+    (3 * x.relu(subgradient=s)).backward()
+    assert x.grad == 3 * s
+    y = Value(0.0)
+    (0 * y.relu(subgradient=s)).backward()
+    assert y.grad == 0.0
+    t = Value(np.zeros(3))
+    (t.relu(subgradient=s) * np.array([0.0, 2.0, -5.0])).sum().backward()
+    assert np.array_equal(t.grad, [0.0, 2 * s, -5 * s])
+
+
+@pytest.mark.parametrize("s", S_VALUES)
+def test_neuron_exactly_on_the_kink(s):
+    # z = w·x + b = 2 - 2 + 0 = 0; L = (relu(z) - 1)^2; dL/dw = -2 s x
+    x, w, b = np.array([1.0, 2.0]), Value(np.array([2.0, -1.0])), Value(0.0)
+    z = x @ w + b
+    assert z.item() == 0.0
+    ((z.relu(subgradient=s) - 1) ** 2).backward()
+    assert np.array_equal(w.grad, [-2 * s, -4 * s])
+    ws = [Value(2.0), Value(-1.0)]  # the same neuron on scalars
+    z = ws[0] * 1.0 + ws[1] * 2.0 + Value(0.0)
+    ((z.relu(subgradient=s) - 1) ** 2).backward()
+    assert [w.grad for w in ws] == [-2 * s, -4 * s]
+
+
+@pytest.mark.parametrize("s", S_VALUES)
+def test_keras_seed_example(s):
+    # seed 002: inputs [-1, 0, 1, 2], target 1, mean squared error over the 4 samples
+    x = Value(np.array([-1.0, 0.0, 1.0, 2.0]))
+    ag.mse_loss(x.relu(subgradient=s), np.ones(4)).backward()
+    assert np.array_equal(x.grad, [0.0, -s / 2, 0.0, 0.5])
+
+
+def test_leaky_relu_at_zero_defaults_to_the_slope():
+    x = Value(np.array([-2.0, 0.0, -0.0, 3.0]))
+    x.leaky_relu(0.1).sum().backward()
+    assert np.allclose(x.grad, [0.1, 0.1, 0.1, 1.0])
+    y = Value(np.array([-2.0, 0.0, 3.0]))
+    y.leaky_relu(0.1, subgradient=0.6).sum().backward()
+    assert np.allclose(y.grad, [0.1, 0.6, 1.0])
+    z = Value(0.0)
+    z.leaky_relu(0.2, subgradient=1.0).backward()
+    assert z.grad == 1.0
+
+
+def test_leaky_relu_backward_multiplies_the_upstream_gradient():
+    # seed 003: dL/dZ = dL/dA * dA/dZ, not dA/dZ alone
+    z = Value(np.array([-2.0, 0.0, 3.0]))
+    (z.leaky_relu(0.01) * np.array([5.0, 7.0, 2.0])).sum().backward()
+    assert np.allclose(z.grad, [0.05, 0.07, 2.0])
+    assert not np.allclose(z.grad, [0.01, 0.01, 2.0])
+
+
+def test_abs_at_zero():
+    x = Value(np.array([-2.0, 0.0, 3.0]))
+    x.abs().sum().backward()
+    assert np.array_equal(x.grad, [-1.0, 0.0, 1.0])
+    for s in (-1.0, 0.3, 1.0):
+        y = Value(0.0)
+        (2 * abs(y) if s == 0 else 2 * y.abs(subgradient=s)).backward()
+        assert y.grad == 2 * s
+
+
+def test_kinks_are_counted_and_listed():
+    x = Value(np.array([-1.0, 0.0, -0.0, 2.0]), "x")
+    h = x.relu(subgradient=0.5)
+    h.label = "h"
+    L = (h.abs() + x.leaky_relu(0.1)).sum()
+    found = ag.kinks(L)
+    assert [(k.op, k.count) for k in found] == [("leaky_relu", 2), ("abs", 3), ("relu", 2)]
+    relu = [k for k in found if k.op == "relu"][0]
+    assert relu.node is h and relu.subgradient == 0.5
+    assert str(relu) == "relu 'h': 2 of 4 inputs exactly 0 (relu'(0) = 0.5)"
+    assert ag.kinks(Value(1.0).relu() * 2) == []
+    assert h.params == {"subgradient": 0.5, "kinks": 2}
+
+
+def test_the_choice_is_recorded_when_the_op_is_built():
+    x = Value(0.0)
+    with ag.relu_subgradient(1.0):
+        y = x.relu()
+    assert ag.get_relu_subgradient() == 0.0
+    y.backward()
+    assert x.grad == 1.0
+    with ag.relu_subgradient(0.0):
+        z = Value(0.0)
+        y2 = z.relu()
+    with ag.relu_subgradient(1.0):
+        y2.backward()  # backward never reads the policy
+    assert z.grad == 0.0
+
+
+def test_context_manager_nests_and_restores():
+    assert ag.get_relu_subgradient() == 0.0
+    with ag.relu_subgradient(1) as s:
+        assert s == 1.0 and ag.get_relu_subgradient() == 1.0
+        with ag.relu_subgradient(0.25):
+            assert ag.get_relu_subgradient() == 0.25
+        assert ag.get_relu_subgradient() == 1.0
+    assert ag.get_relu_subgradient() == 0.0
+    with pytest.raises(RuntimeError), ag.relu_subgradient(1.0):
+        raise RuntimeError
+    assert ag.get_relu_subgradient() == 0.0
+
+
+BAD = [math.nan, math.inf, -math.inf, True, False, "0.5", None, 1.5, -0.1, 1 + 0j, [0.5]]
+
+
+@pytest.mark.parametrize("s", BAD)
+def test_bad_subgradients_are_rejected_naming_the_range(s):
+    if s is not None:
+        with pytest.raises(ValueError, match=r"\[0, 1\]"), ag.relu_subgradient(s):
+            pass
+        with pytest.raises(ValueError, match=r"\[0, 1\]"):
+            Value(0.0).relu(subgradient=s)
+        with pytest.raises(ValueError, match=r"\[0, 1\]"):
+            ag.relu(Value(0.0), subgradient=s)
+    else:
+        with pytest.raises(ValueError, match=r"\[0, 1\]"), ag.relu_subgradient(s):
+            pass
+
+
+def test_leaky_and_abs_subgradient_validation():
+    with pytest.raises(ValueError, match=r"\[0.1, 1\]"):
+        Value(0.0).leaky_relu(0.1, subgradient=0.05)
+    with pytest.raises(ValueError, match=r"\[0.1, 1\]"):
+        Value(0.0).leaky_relu(0.1, subgradient=math.nan)
+    with pytest.raises(ValueError, match="slope"):
+        Value(0.0).leaky_relu(math.inf)
+    with pytest.raises(ValueError, match="slope"):
+        Value(0.0).leaky_relu("0.1")
+    with pytest.raises(ValueError, match=r"\[-1, 1\]"):
+        Value(0.0).abs(subgradient=2)
+    Value(0.0).leaky_relu(2.0, subgradient=1.5)  # slope above 1: s lies in [1, 2]
+
+
+def test_policy_is_isolated_between_threads():
+    barrier = threading.Barrier(2)
+    seen = {}
+
+    def inside():
+        with ag.relu_subgradient(1.0):
+            barrier.wait()  # both threads are now running
+            x = Value(0.0)
+            x.relu().backward()
+            seen["inside"] = x.grad
+            barrier.wait()
+
+    def outside():
+        barrier.wait()
+        x = Value(0.0)
+        x.relu().backward()
+        seen["outside"] = (x.grad, ag.get_relu_subgradient())
+        barrier.wait()
+
+    threads = [threading.Thread(target=inside), threading.Thread(target=outside)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert seen == {"inside": 1.0, "outside": (0.0, 0.0)}
+
+
+def test_policy_is_isolated_between_asyncio_tasks():
+    async def task(s, started, other_started):
+        with ag.relu_subgradient(s):
+            started.set()
+            await other_started.wait()  # the other task set its own value meanwhile
+            x = Value(0.0)
+            x.relu().backward()
+            return x.grad, ag.get_relu_subgradient()
+
+    async def main():
+        a, b = asyncio.Event(), asyncio.Event()
+        return await asyncio.gather(task(1.0, a, b), task(0.25, b, a))
+
+    assert asyncio.run(main()) == [(1.0, 1.0), (0.25, 0.25)]
+    assert ag.get_relu_subgradient() == 0.0

@@ -1,0 +1,147 @@
+"""Table-driven: every rule is checked against central finite differences (float64),
+on scalars and on broadcast tensor shapes, at points drawn by hypothesis away from kinks."""
+
+import numpy as np
+import pytest
+from cases import CASES, draw
+from hypothesis import given
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import array_shapes, mutually_broadcastable_shapes
+
+import autograd_lite as ag
+from autograd_lite.ops import RULES
+
+BUILTIN = sorted(name for name, rule in RULES.items() if not rule.custom)
+CASE_LIST = [(name, i) for name in BUILTIN for i in range(len(CASES.get(name, [])))]
+ELEMENTWISE = [(n, i) for n, i in CASE_LIST if CASES[n][i].elementwise]
+SHAPED = [(n, i) for n, i in CASE_LIST if not CASES[n][i].elementwise]
+
+
+def test_every_rule_has_a_case():
+    assert set(BUILTIN) == set(CASES), "each rule in ops.py needs a case in tests/cases.py"
+
+
+def test_table_entries_are_complete():
+    for name in BUILTIN:
+        rule = RULES[name]
+        assert rule.factors, name
+        for f in rule.factors:
+            assert f.symbol, name
+            assert (f.const is not None) + (f.local is not None) + (f.vjp is not None) == 1
+
+
+@pytest.mark.parametrize("name,i", ELEMENTWISE)
+@given(seed=st.integers(0, 2**32 - 1))
+def test_rule_gradcheck_scalars(name, i, seed):
+    case = CASES[name][i]
+    rng = np.random.default_rng(seed)
+    inputs = [ag.Value(float(draw(d, (), rng))) for d in case.domains]
+    assert ag.gradcheck(case.build, inputs)
+
+
+@pytest.mark.parametrize("name,i", ELEMENTWISE)
+@given(data=st.data(), seed=st.integers(0, 2**32 - 1))
+def test_rule_gradcheck_broadcast_tensors(name, i, data, seed):
+    case = CASES[name][i]
+    if case.broadcast:
+        shapes = data.draw(mutually_broadcastable_shapes(
+            num_shapes=len(case.domains), min_dims=0, max_dims=3, max_side=3)).input_shapes
+    else:
+        shapes = (data.draw(array_shapes(min_dims=0, max_dims=3, max_side=3)),) * len(case.domains)
+    rng = np.random.default_rng(seed)
+    inputs = [ag.Value(draw(d, s, rng)) for d, s in zip(case.domains, shapes)]
+    out = case.build(inputs)
+    assert out.shape == np.broadcast_shapes(*shapes)
+    assert ag.gradcheck(case.build, inputs)
+
+
+@pytest.mark.parametrize("name,i", SHAPED)
+def test_rule_gradcheck_shapes(name, i, rng):
+    case = CASES[name][i]
+    for shapes in case.shapes:
+        inputs = [ag.Value(draw(d, s, rng)) if s else ag.Value(float(draw(d, s, rng)))
+                  for d, s in zip(case.domains, shapes)]
+        assert ag.gradcheck(case.build, inputs), shapes
+
+
+@pytest.mark.parametrize("name,i", CASE_LIST)
+def test_rule_keeps_dtype(name, i, rng):
+    case = CASES[name][i]
+    shapes = case.shapes[0] if case.shapes else tuple((2, 3) for _ in case.domains)
+    for dtype in (np.float16, np.float32, np.float64):
+        inputs = [ag.Value(draw(d, s, rng).astype(dtype)) for d, s in zip(case.domains, shapes)]
+        out = case.build(inputs)
+        assert out.dtype == dtype, (name, dtype)
+        out.backward(np.ones(out.shape, dtype))
+        for v in inputs:
+            assert v.grad.dtype == dtype and v.grad.shape == v.shape
+
+
+def test_scalar_inputs_give_float_outputs():
+    x, y = ag.Value(0.7), ag.Value(-1.3)
+    for out in (x + y, x - y, x * y, x / y, -x, x ** 2, x.relu(), x.tanh(), x.sigmoid(),
+                x.exp(), x.log(), x.abs(), x.leaky_relu(), x.sum(), x.mean(), x.T):
+        assert type(out.data) is float
+        out.backward()
+    assert type(x.grad) is float and type(y.grad) is float
+
+
+def test_scalar_math_follows_ieee_not_python_exceptions():
+    zero = ag.Value(0.0)
+    assert (ag.Value(1.0) / zero).data == np.inf
+    assert np.isnan((zero / zero).data)
+    assert zero.log().data == -np.inf
+    assert np.isnan(ag.Value(-1.0).log().data)
+    assert ag.Value(1000.0).exp().data == np.inf
+    assert (ag.Value(1e200) ** 2).data == np.inf
+    assert (zero ** -1).data == np.inf
+    assert np.isnan((ag.Value(-8.0) ** (1 / 3)).data)
+    assert ag.Value(-1000.0).sigmoid().data == 0.0
+    y = zero.log()
+    y.backward()
+    assert zero.grad == np.inf
+
+
+def test_pow_zero_exponent_has_zero_derivative_even_at_zero():
+    x = ag.Value(0.0)
+    (x ** 0).backward()
+    assert x.grad == 0.0
+    t = ag.Value(np.array([0.0, 2.0]))
+    (t ** 0).sum().backward()
+    assert np.array_equal(t.grad, [0.0, 0.0])
+
+
+def test_pow_rejects_bad_exponents():
+    x = ag.Value(2.0)
+    for p in ("2", True, np.nan, np.inf, None):
+        with pytest.raises(ValueError, match="exponent"):
+            x ** p
+    with pytest.raises(TypeError, match="exponent"):
+        x ** ag.Value(2.0)
+    with pytest.raises(TypeError):
+        2 ** x
+
+
+def test_matmul_needs_tensors():
+    with pytest.raises(ValueError, match="at least 1 dimension"):
+        ag.Value(2.0) @ ag.Value(np.ones(2))
+    with pytest.raises(ValueError):
+        ag.Value(np.ones((2, 3))) @ ag.Value(np.ones((2, 3)))
+
+
+def test_getitem_repeated_indices_add_up():
+    x = ag.Value(np.array([1.0, 2.0, 3.0]))
+    x[[0, 0, 2, 0]].sum().backward()
+    assert np.array_equal(x.grad, [3.0, 0.0, 1.0])
+
+
+def test_getitem_rejects_bad_indices():
+    x = ag.Value(np.ones((2, 2)))
+    with pytest.raises(TypeError):
+        x[ag.Value(1.0)]
+    with pytest.raises(TypeError):
+        x[np.array([0.5])]
+    with pytest.raises(TypeError):
+        x["a"]
+    with pytest.raises(TypeError, match="scalar"):
+        ag.Value(1.0)[0]
