@@ -2,17 +2,18 @@
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
+PIP    := $(BIN)/python -m pip install -q
 
-.PHONY: demo test install dev lint clean
+.PHONY: demo test install dev lint docs bench bench-quick clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 
 install: $(BIN)/python
-	$(BIN)/python -m pip install -q -e .
+	$(PIP) -e ".[plot]"
 
 dev: $(BIN)/python
-	$(BIN)/python -m pip install -q -e ".[dev]"
+	$(PIP) -e ".[dev,plot,docs,study]"
 
 demo: install
 	$(BIN)/autograd-lite demo
@@ -21,7 +22,18 @@ test: dev
 	$(BIN)/python -m pytest
 
 lint: dev
-	$(BIN)/ruff check autograd_lite tests
+	$(BIN)/ruff check autograd_lite tests examples benchmarks
+
+docs: dev
+	$(BIN)/mkdocs build --strict
+
+bench: $(BIN)/python
+	$(PIP) -e ".[bench]"
+	$(BIN)/python -m benchmarks
+
+bench-quick: $(BIN)/python
+	$(PIP) -e ".[bench]"
+	$(BIN)/python -m benchmarks --quick
 
 clean:
-	rm -rf $(VENV) build *.egg-info .pytest_cache .hypothesis
+	rm -rf $(VENV) build *.egg-info .pytest_cache .hypothesis site
