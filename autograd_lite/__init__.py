@@ -8,7 +8,7 @@
 3.0
 """
 
-from . import datasets
+from . import datasets, nn
 from .explain import Kink, kinks
 from .gradcheck import GradcheckError, gradcheck
 from .losses import binary_cross_entropy, binary_cross_entropy_with_logits, cross_entropy, mse_loss
@@ -18,7 +18,7 @@ from .value import Value, abs, custom_op, exp, leaky_relu, log, relu, sigmoid, t
 __version__ = "0.1.0"
 
 __all__ = [
-    "GradcheckError", "Kink", "Value", "abs", "datasets", "binary_cross_entropy",
+    "GradcheckError", "Kink", "Value", "abs", "datasets", "nn", "binary_cross_entropy",
     "binary_cross_entropy_with_logits", "cross_entropy", "custom_op", "exp",
     "get_relu_subgradient", "gradcheck", "kinks", "leaky_relu", "log", "mse_loss", "relu",
     "relu_subgradient", "sigmoid", "tanh",
