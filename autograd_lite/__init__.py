@@ -9,18 +9,19 @@
 """
 
 from . import datasets, nn
-from .explain import Kink, kinks
+from .explain import Kink, explain, kinks
 from .gradcheck import GradcheckError, gradcheck
 from .losses import binary_cross_entropy, binary_cross_entropy_with_logits, cross_entropy, mse_loss
 from .policy import get_relu_subgradient, relu_subgradient
 from .sensitivity import subgradient_sensitivity
 from .value import Value, abs, custom_op, exp, leaky_relu, log, relu, sigmoid, tanh
+from .viz import draw, render
 
 __version__ = "0.1.0"
 
 __all__ = [
     "GradcheckError", "Kink", "Value", "abs", "datasets", "nn", "binary_cross_entropy",
-    "binary_cross_entropy_with_logits", "cross_entropy", "custom_op", "exp",
+    "binary_cross_entropy_with_logits", "cross_entropy", "custom_op", "draw", "exp", "explain",
     "get_relu_subgradient", "gradcheck", "kinks", "leaky_relu", "log", "mse_loss", "relu",
-    "relu_subgradient", "sigmoid", "subgradient_sensitivity", "tanh",
+    "relu_subgradient", "render", "sigmoid", "subgradient_sensitivity", "tanh",
 ]

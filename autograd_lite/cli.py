@@ -1,44 +1,218 @@
-"""The ``autograd-lite`` command line."""
+"""The ``autograd-lite`` command line (also ``python -m autograd_lite``).
+
+One subparser per command: each ``_add_<command>(sub)`` declares its arguments and sets
+``run`` to the function that carries it out. Bad input ends in one line on stderr and a
+non-zero exit status, never a traceback.
+"""
 
 from __future__ import annotations
 
 import argparse
+import math
 import sys
+from pathlib import Path
+from typing import Any, NoReturn
 
 import numpy as np
 
-from . import Value, kinks, mse_loss
+from . import binary_cross_entropy_with_logits, datasets, kinks, relu_subgradient
+from .explain import explain
+from .expr import FUNCTIONS, MAX_CHARS, ExprError, parse
+from .value import Value
+from .viz import FORMATS, RenderError, draw, render
+
+PROG = "autograd-lite"
+MAX_BINDINGS = 100
+DEMO_FILE = "autograd_lite_demo.svg"
+
+FUNCTION_HELP = "functions a formula may use:\n" + "\n".join(
+    f"  {f.usage:<22} {f.doc}" for f in FUNCTIONS.values())
+
+
+class CLIError(Exception):
+    """Bad input to the command line: printed as one line, exit status 2."""
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, with its errors on one line (usage is in --help)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
+# --- demo ---------------------------------------------------------------------------------------
+
+def _add_demo(sub: Any) -> None:
+    p = sub.add_parser(
+        "demo", help="a two-layer ReLU network, one backward, the chain-rule picture",
+        description="A 2-3-1 ReLU network on four points of the planar flower data: one "
+                    "forward pass, one backward pass, the chain rule for dJ/dW1 printed and "
+                    f"the picture of the graph written as SVG ({DEMO_FILE}).")
+    p.add_argument("--out", metavar="DIR", default=".",
+                   help="the folder to write the picture into (default: the current folder)")
+    p.set_defaults(run=_demo)
+
+
+def demo_graph() -> tuple[Value, Value, dict[str, np.ndarray]]:
+    """The demo's network on four flower points: (J, W1, the named constants X and Y)."""
+    X_all, y_all = datasets.flower()
+    rows = [20, 130, 230, 340]  # two points of each class
+    X, Y = X_all[rows], y_all[rows].reshape(-1, 1).astype(np.float64)
+    rng = np.random.default_rng(0)
+    W1 = Value(rng.normal(0.0, 1.0, (2, 3)), "W1")  # He init: std sqrt(2 / 2)
+    b1 = Value(np.zeros(3), "b1")
+    W2 = Value(rng.normal(0.0, math.sqrt(2 / 3), (3, 1)), "W2")
+    b2 = Value(np.zeros(1), "b2")
+    Z1 = X @ W1 + b1
+    A1 = Z1.relu()
+    Z2 = A1 @ W2 + b2
+    J = binary_cross_entropy_with_logits(Z2, Y)
+    for v, name in ((Z1, "Z1"), (A1, "A1"), (Z2, "Z2"), (J, "J")):
+        v.label = name
+    return J, W1, {"X": X, "Y": Y}
 
 
 def _demo(args: argparse.Namespace) -> int:
-    """A two-layer ReLU network on three points, one backward, the chain rule for one weight."""
-    rng = np.random.default_rng(0)
-    X = np.array([[1.0, 2.0], [-1.0, 0.5], [0.5, -1.5]])
-    y = np.array([[1.0], [0.0], [1.0]])
-    W1 = Value(rng.normal(0, 1, (2, 3)), "W1")
-    b1 = Value(np.zeros(3), "b1")
-    W2 = Value(rng.normal(0, 1, (3, 1)), "W2")
-    Z1 = X @ W1 + b1
-    Z1.label = "Z1"
-    A1 = Z1.relu()
-    A1.label = "A1"
-    J = mse_loss(A1 @ W2, y)
-    J.label = "J"
+    folder = Path(args.out)
+    if not folder.is_dir():
+        raise CLIError(f"--out {args.out}: no such folder")
+    J, W1, constants = demo_graph()
     J.backward()
-    print(f"J = {J.item():.6f}")
-    print("dJ/dW2 =", np.array2string(W2.grad.ravel(), precision=4))
-    print("dJ/dW1 =", np.array2string(W1.grad, precision=4).replace("\n", "\n         "))
+    print("A 2-3-1 ReLU network on 4 points of the planar flower data (ag.datasets.flower):")
+    print("  Z1 = X @ W1 + b1,  A1 = relu(Z1),  Z2 = A1 @ W2 + b2,  "
+          "J = mean(bce_logits(Z2, Y))")
+    print(f"J = {J.item():.6f}   (one forward, one backward)")
     hit = kinks(J)
-    print("kinks hit:", ", ".join(str(k) for k in hit) if hit else "none")
+    print("kinks hit:", "; ".join(str(k) for k in hit) if hit else "none")
+    print()
+    print(explain(J, W1, constants=constants))
+    print()
+    print("backward agrees: W1.grad =", np.array2string(W1.grad, precision=6).replace(
+        "\n", "\n                          "))
+    path = render(draw(J, wrt=W1, constants=constants), folder / DEMO_FILE)
+    print(f"picture: {path.resolve()}  (every edge carries its factor; the paths from W1 "
+          "to J are red)")
     return 0
 
 
+# --- graph --------------------------------------------------------------------------------------
+
+def _add_graph(sub: Any) -> None:
+    p = sub.add_parser(
+        "graph", help="evaluate a formula, its gradients and chain rule, and draw it",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        description="Evaluate a formula at the given point, run backward, print the value, "
+                    "the gradients, the kinks hit and the chain rule, and write the picture.\n"
+                    "The formula is parsed safely (no eval): numbers, the names given with "
+                    "--at,\n+ - * / **, unary minus, parentheses and these functions.",
+        epilog=FUNCTION_HELP + '\n\nexample:\n  autograd-lite graph "relu(w*x + b)" '
+                               "--at w=2 x=3 b=-1 --wrt w")
+    p.add_argument("formula", help=f"the formula, e.g. 'relu(w*x + b)' (at most {MAX_CHARS} "
+                                   "characters)")
+    p.add_argument("--at", nargs="+", action="extend", default=[], metavar="NAME=NUMBER",
+                   help="the value of each name, e.g. --at w=2 x=3 b=-1")
+    p.add_argument("--wrt", metavar="NAME",
+                   help="write the chain rule for d(formula)/d(NAME) and highlight its paths "
+                        "(default: the first name in the formula)")
+    p.add_argument("--subgradient", metavar="S", type=_real,
+                   help="relu'(0), a number in [0, 1] (default 0, as PyTorch)")
+    p.add_argument("-o", "--output", metavar="FILE", default="graph.svg",
+                   help=f"where to write the picture ({', '.join(FORMATS)}; default graph.svg)")
+    p.set_defaults(run=_graph)
+
+
+def _real(text: str) -> float:
+    try:
+        return float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+
+
+def _bindings(pairs: list[str]) -> dict[str, float]:
+    if len(pairs) > MAX_BINDINGS:
+        raise CLIError(f"--at gives {len(pairs)} values; at most {MAX_BINDINGS} are accepted")
+    values: dict[str, float] = {}
+    for pair in pairs:
+        name, eq, number = pair.partition("=")
+        name, number = name.strip(), number.strip()
+        if not eq or not name or not number:
+            raise CLIError(f"--at {pair!r}: write NAME=NUMBER, e.g. --at x=1.5")
+        if not name.isidentifier():
+            raise CLIError(f"--at {pair!r}: {name!r} is not a name (letters, digits and _, "
+                           "not starting with a digit)")
+        if name in FUNCTIONS:
+            raise CLIError(f"--at {pair!r}: {name} is a function, not a name for a value")
+        if name in values:
+            raise CLIError(f"--at binds {name} twice; give each name one value")
+        try:
+            x = float(number)
+        except ValueError:
+            raise CLIError(f"--at {pair!r}: {number!r} is not a number") from None
+        if not math.isfinite(x):
+            raise CLIError(f"--at {pair!r}: the value must be a finite number")
+        values[name] = x
+    return values
+
+
+def _graph(args: argparse.Namespace) -> int:
+    formula = parse(args.formula)
+    values = _bindings(args.at)
+    if not formula.names:
+        raise CLIError("the formula uses no names, so there is nothing to differentiate; "
+                       "e.g. autograd-lite graph 'x * 3' --at x=1")
+    unused = [n for n in values if n not in formula.names]
+    wrt = args.wrt if args.wrt is not None else formula.names[0]
+    if wrt not in formula.names:
+        raise CLIError(f"--wrt {wrt}: not a name in the formula (its names: "
+                       f"{', '.join(formula.names)})")
+    out = Path(args.output)
+    if out.suffix.lower() not in FORMATS:
+        raise CLIError(f"-o {args.output}: the file name must end in {', '.join(FORMATS)}")
+    s = 0.0 if args.subgradient is None else args.subgradient
+    with relu_subgradient(s):
+        root, leaves = formula.evaluate(values)
+    if root.op:  # the result is called f (or a name the formula leaves free)
+        root.label = next(n for n in ("f", "F", "out", "result") if n not in values)
+    root.backward()
+    name = root.label
+    for n in formula.names:
+        g = leaves[n].grad
+        if not math.isfinite(g):
+            raise CLIError(f"d{name}/d{n} is {g} at this point: the formula is not "
+                           "differentiable there")
+    at = ", ".join(f"{n} = {values[n]:g}" for n in formula.names)
+    print(f"{name} = {formula.text} = {root.data:.6g}")
+    print(f"  at {at};  relu'(0) = {s:g}")
+    print("gradients (one backward):")
+    for n in formula.names:
+        print(f"  d{name}/d{n} = {leaves[n].grad:.6g}")
+    hit = kinks(root)
+    print("kinks hit:", "; ".join(str(k) for k in hit) if hit else "none")
+    print()
+    print(explain(root, leaves[wrt]))
+    print()
+    path = render(draw(root, wrt=leaves[wrt]), out)
+    print(f"picture: {path.resolve()}")
+    for n in unused:
+        print(f"{PROG}: note: --at {n}=... is not used by the formula", file=sys.stderr)
+    return 0
+
+
+# --- the parser ---------------------------------------------------------------------------------
+
+COMMANDS = (_add_demo, _add_graph)  # one function per subcommand; add yours here
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="autograd-lite", description="A small autodiff engine that shows the chain rule.")
-    sub = parser.add_subparsers(dest="command")
-    demo = sub.add_parser("demo", help="a small two-layer ReLU network, one backward")
-    demo.set_defaults(run=_demo)
+    """The argument parser: one subparser per command (see ``COMMANDS``)."""
+    parser = _Parser(
+        prog=PROG, formatter_class=argparse.RawDescriptionHelpFormatter,
+        description="A small autodiff engine that shows the chain rule: every edge of the "
+                    "graph carries its local derivative.",
+        epilog=FUNCTION_HELP + "\n\nstart with:  autograd-lite demo")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for add in COMMANDS:
+        add(sub)
     return parser
 
 
@@ -50,6 +224,8 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     try:
         return args.run(args)
-    except (ValueError, TypeError, OSError) as e:
-        print(f"autograd-lite: error: {e}", file=sys.stderr)
+    except (CLIError, ExprError, RenderError, ValueError, TypeError, ArithmeticError,
+            OSError) as e:
+        message = " ".join(str(e).split()) or type(e).__name__
+        print(f"{PROG}: error: {message}", file=sys.stderr)
         return 2

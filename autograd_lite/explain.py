@@ -1,10 +1,21 @@
-"""Reading the chain rule off a graph: where kinks were hit."""
+"""Reading the chain rule off a graph: where kinks were hit, and dL/dW path by path.
+
+This module only walks the graph and reads the table of rules (``ops.py``); it never
+changes a ``.grad`` and knows no op by name.
+"""
 
 from __future__ import annotations
 
+import numbers
+import re
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
+from typing import Any
 
-from .value import Value, toposort
+import numpy as np
+
+from .shapes import fit, summary
+from .value import Value, local_args, toposort
 
 
 @dataclass(frozen=True)
@@ -37,3 +48,419 @@ def kinks(root: Value) -> list[Kink]:
     """
     return [Kink(v, v.op, v._ctx["kinks"], v._ctx.get("subgradient", 0.0))
             for v in toposort(root) if v._ctx is not None and v._ctx.get("kinks")]
+
+
+# --- explain(): the chain rule written out, path by path ----------------------------------------
+
+_LETTERS = "xyzuvw"  # the placeholders of the table's symbols, for inputs in order
+_SIMPLE = re.compile(r"[\w.′']+")
+
+
+def number(v: Any, digits: int = 4, full: int = 6) -> str:
+    """A number or array as short text: ``digits`` significant digits, small arrays in full."""
+    if v is None:
+        return "?"
+    if isinstance(v, bool | np.bool_):
+        return "1" if v else "0"
+    if isinstance(v, numbers.Real) or (isinstance(v, np.ndarray) and v.ndim == 0):
+        return f"{float(v):.{digits}g}"
+    a = np.asarray(v)
+    if a.size > full and a.size and np.all((a == 0) | (a == 1)):  # a mask such as 1[z>0]
+        return f"1 at {np.count_nonzero(a):,} of {a.size:,} entries, 0 elsewhere"
+    text = summary(a, full=full, precision=digits)
+    flat = " ".join(line.strip() for line in text.splitlines())
+    return flat if len(flat) <= 64 else text
+
+
+class _SafeNames(dict):
+    def __missing__(self, key: str) -> str:
+        return "{" + key + "}"
+
+
+class GraphNames:
+    """The names pictures and explanations use for the nodes and constants of one graph.
+
+    A Value is called by its ``label``; an unlabelled one by ``v<i>``, ``i`` its position in
+    the graph's topological order (inputs first, the same numbers ``draw`` gives its DOT
+    nodes); an unlabelled root is ``L``. A constant is called by its value (a number) or
+    ``c<k>`` (an array), unless ``constants`` names it.
+    """
+
+    def __init__(self, root: Value, constants: Mapping[str, Any] | None = None) -> None:
+        self.order: list[Value] = toposort(root)[::-1]  # inputs first, the root last
+        self.index: dict[Value, int] = {v: i for i, v in enumerate(self.order)}
+        labels = {v.label for v in self.order if v.label}
+        self._names: dict[Value, str] = {}
+        for i, v in enumerate(self.order):
+            name = v.label or (f"v{i}" if v is not root or "L" in labels else "L")
+            if not v.label and name in labels:
+                name += "′"
+            self._names[v] = name
+        self._given = {id(c): n for n, c in (constants or {}).items()}
+        self._consts: dict[int, str] = {}
+
+    def __call__(self, v: Any) -> str:
+        """The name of a Value or a constant."""
+        if v.__class__ is Value:
+            name = self._names.get(v)
+            return name if name is not None else (v.label or "?")
+        if id(v) in self._given:
+            return self._given[id(v)]
+        if type(v) is float or np.ndim(v) == 0:
+            return number(float(v))
+        if id(v) not in self._consts:
+            self._consts[id(v)] = f"c{len(self._consts) + 1}"
+        return self._consts[id(v)]
+
+    def placeholders(self, node: Value) -> dict[str, str]:
+        """``{x}``, ``{y}``, ... and ``{out}`` of ``node``'s rule, filled with names."""
+        names = {"out": _wrap(self(node))}
+        for letter, p in zip(_LETTERS, node._prev):
+            names[letter] = _wrap(self(p))
+        return names
+
+    def formula(self, node: Value) -> str:
+        """``node``'s op written with its inputs' names, e.g. ``w · x`` or ``relu(z)``."""
+        fields = _SafeNames(self.placeholders(node))
+        for k, v in (node._ctx or {}).items():
+            fields.setdefault(k, number(v) if isinstance(v, float) else v)
+        try:
+            return node._op.formula.format_map(fields)
+        except (ValueError, IndexError, AttributeError, TypeError):
+            return node._op.formula
+
+    def symbol(self, node: Value, slot: int) -> str:
+        """The chain-rule factor ∂node/∂(input ``slot``) as the table writes it, with names."""
+        factor = node._op.factors[slot]
+        try:
+            return factor.text(self.placeholders(node), node._ctx)
+        except (KeyError, ValueError, IndexError, AttributeError, TypeError):
+            return factor.symbol if isinstance(factor.symbol, str) else f"∂{node.op}/∂in{slot}"
+
+    def partial(self, node: Value, slot: int) -> str:
+        """``∂out/∂in`` written with names."""
+        return f"∂{self(node)}/∂{self(node._prev[slot])}"
+
+
+def _wrap(name: str) -> str:
+    return name if _SIMPLE.fullmatch(name) else f"({name})"
+
+
+def factor_value(node: Value, slot: int) -> Any:
+    """The value of ∂node/∂(input ``slot``) at this point, read from the table.
+
+    A scalar node stored its factor values when it was built (backward multiplies by those
+    very numbers); a tensor node's factor comes from the rule's ``local`` function (an
+    array), its ``const``, or for a vector-Jacobian product the value the rule shows.
+    """
+    if node._local is not None:
+        return node._local[slot]
+    return node._op.factors[slot].value(local_args(node))
+
+
+def _pull(node: Value, slot: int, g: Any) -> Any:
+    """One chain-rule step, as backward takes it: g · ∂node/∂input, in the input's shape."""
+    if node._local is not None:
+        return g * node._local[slot]
+    return fit(node._op.factors[slot].chain(g, local_args(node)), node._prev[slot].data)
+
+
+def _seed(root: Value) -> Any:
+    if np.size(root.data) != 1:
+        raise ValueError(f"explain() needs a one-element root (like backward()), got shape "
+                         f"{root.shape}; reduce it first, e.g. L.sum() or L.mean()")
+    return 1.0 if type(root.data) is float else np.ones_like(root.data)
+
+
+def _sweep(root: Value, seed: Any) -> dict[Value, Any]:
+    """dL/dnode for every node, as backward computes it, without touching any ``.grad``."""
+    cot = {root: seed}
+    for node in toposort(root):
+        g = cot[node]
+        if node._op is None:
+            continue
+        for slot, p in enumerate(node._prev):
+            if p.__class__ is Value:
+                gp = _pull(node, slot, g)
+                old = cot.get(p)
+                cot[p] = gp if old is None else old + gp
+    return cot
+
+
+@dataclass(frozen=True)
+class PathFactor:
+    """One factor ∂out/∂in of a chain-rule product: ``out``'s input number ``slot``."""
+
+    out: Value
+    slot: int
+    partial: str   #: ``∂out/∂in`` with names
+    symbol: str    #: the table's symbol with names, e.g. ``1[z>0]``
+    value: Any     #: its value here (a float, an array, or what the rule shows for a VJP)
+
+    @property
+    def input(self) -> Value:
+        return self.out._prev[self.slot]
+
+    def __str__(self) -> str:
+        return f"{self.partial} = {self.symbol} = {number(self.value)}"
+
+
+class Explanation:
+    """The chain rule for dL/dwrt, written out one path at a time; see :func:`explain`."""
+
+    def __init__(self, root: Value, wrt: Value, names: GraphNames, paths: list[list[PathFactor]],
+                 products: list[Any], n_paths: int, total: Any) -> None:
+        self.root, self.wrt, self.names = root, wrt, names
+        self.paths, self.products = paths, products
+        self.n_paths, self.total = n_paths, total
+        self.truncated = len(paths) < n_paths
+        #: whether factors compose as vector-Jacobian products (some node on a path is a tensor)
+        self.tensor = (type(root.data) is not float or type(wrt.data) is not float
+                       or any(f.out._local is None for p in paths for f in p))
+
+    @property
+    def lhs(self) -> str:
+        """``dL/dwrt`` with names."""
+        return f"d{self.names(self.root)}/d{self.names(self.wrt)}"
+
+    def __repr__(self) -> str:
+        return (f"<Explanation {self.lhs}: {self.n_paths} path(s), "
+                f"total {number(self.total)}>")
+
+    def __str__(self) -> str:
+        return "\n".join(self._lines())
+
+    def _lines(self, max_factors: int = 12) -> list[str]:
+        n, names = self.n_paths, self.names
+        root, wrt = names(self.root), names(self.wrt)
+        s = "" if n == 1 else "s"
+        lines = [f"{self.lhs} by the chain rule: {n:,} path{s} from {wrt} to {root}"]
+        if n == 0:
+            lines.append(f"  {root} does not depend on {wrt}, so {self.lhs} = 0")
+            return lines
+        ops = [v for v in names.order if v._op is not None and self._on_paths(v)]
+        defs = [f"{names(v)} = {names.formula(v)}" for v in _elide(ops, 24) if isinstance(v, Value)]
+        line = "  where"
+        for k, d in enumerate(defs):
+            piece = (" " if k == 0 else ",  ") + d
+            if k and len(line) + len(piece) > 92:
+                lines.append(line + ",")
+                line = "        " + d
+            else:
+                line += piece
+        if defs:
+            lines.append(line)
+        if self.tensor:
+            lines += [
+                "  Tensors: each factor is a vector-Jacobian product. Starting from "
+                f"d{root}/d{root} = 1,",
+                "  each one maps the gradient of an op's output to the gradient of its input",
+                f"  (summed back to the input's shape), from {root} back to {wrt}.",
+            ]
+        for k, (path, prod) in enumerate(zip(self.paths, self.products), 1):
+            lines.append("")
+            lines += self._path_lines(k, path, prod, max_factors)
+        lines.append("")
+        if self.truncated:
+            lines.append(f"  (showing the first {len(self.paths):,} of {n:,} paths; the total "
+                         "below is the sum over all of them, as backward computes it)")
+        sigma = "Σ over paths Π factors"
+        if self.tensor:
+            lines.append(f"{self.lhs} = {sigma} =")
+            lines.append("  " + number(self.total, 6).replace("\n", "\n  "))
+        else:
+            terms = [number(p, 6) for p in self.products]
+            if self.truncated:
+                terms.append("…")
+            mid = " + ".join(terms) if 1 < len(terms) <= 12 else ""
+            mid = mid.replace("+ -", "- ")
+            lines.append(f"{self.lhs} = {sigma} = " + (f"{mid} = " if mid else "")
+                         + number(self.total, 6))
+        return lines
+
+    def _on_paths(self, v: Value) -> bool:
+        return any(f.out is v for p in self.paths for f in p)
+
+    def _path_lines(self, k: int, path: list[PathFactor], prod: Any, cap: int) -> list[str]:
+        names = self.names
+        chain = [names(self.wrt)] + [names(f.out) for f in reversed(path)]
+        head = f"  path {k}: " + " → ".join(_elide(chain, cap))
+        if not path:
+            return [head + f"  ({names(self.root)} is {names(self.wrt)} itself: the factor is 1)"]
+        shown = _elide(path, cap)
+        dots = [f if isinstance(f, PathFactor) else None for f in shown]
+        part = " · ".join(f.partial if f else "…" for f in dots)
+        sym = " · ".join(paren(f.symbol) if f else "…" for f in dots)
+        lines = [head]
+        if self.tensor:
+            lines += [f"    {part}", f"    = {sym}"]
+            for f in dots:
+                if f is None:
+                    continue
+                if f.out._op.factors[f.slot].vjp is not None and np.ndim(f.value):
+                    lines.append(f"      {f.symbol}: applied as a vector-Jacobian product")
+                elif f.symbol != number(f.value):
+                    lines.append(_block(f"      {f.symbol} = ", number(f.value)))
+            lines.append(_block("    contribution: ", number(prod, 6)))
+        else:
+            vals = " · ".join(paren(number(f.value)) if f else "…" for f in dots)
+            steps = [part]
+            for text in (sym, vals, number(prod, 6)):
+                if text != steps[-1]:
+                    steps.append(text)
+            lines.append("    " + " = ".join(steps))
+        for f in path:
+            ctx = f.out._ctx or {}
+            k = ctx.get("kinks")
+            if k:
+                where = (f"{k} of {f.input.size} inputs were" if f.input.shape else
+                         "the input was")
+                lines.append(f"    kink: at {names(f.out)} = {names.formula(f.out)} {where} "
+                             f"exactly 0; there the factor is the subgradient "
+                             f"{f.out.op}'(0) = {ctx.get('subgradient', 0.0):g}")
+        return lines
+
+
+def _elide(items: list, cap: int) -> list:
+    if len(items) <= cap:
+        return list(items)
+    head, tail = cap // 2, cap - cap // 2 - 1
+    return [*items[:head], f"… {len(items) - head - tail:,} more …", *items[-tail:]]
+
+
+def _block(prefix: str, text: str) -> str:
+    """``prefix + text`` with the continuation lines of ``text`` indented under its start."""
+    return prefix + text.replace("\n", "\n" + " " * len(prefix))
+
+
+def paren(text: str) -> str:
+    """``text`` in parentheses when it is a sum or a negative number inside a product."""
+    if text.startswith("-") or text.startswith("−"):
+        return f"({text})"
+    if " " not in text:
+        return text
+    depth = 0
+    for i, ch in enumerate(text):
+        depth += (ch == "(") - (ch == ")")
+        if depth == 0 and i < len(text) - 1:
+            return f"({text})"
+    return text
+
+
+def explain(root: Value, wrt: Value, *, max_paths: int = 64,
+            constants: Mapping[str, Any] | None = None) -> Explanation:
+    """The chain rule for ``dL/dwrt`` written out: one product of factors per path.
+
+    Every path from ``wrt`` up to ``root`` contributes the product of the chain-rule factors
+    ∂out/∂in along it (for tensors, a composition of vector-Jacobian products); dL/dwrt is
+    the sum over paths. The factors are read from the table of rules, exactly as backward
+    uses them.
+
+    Parameters
+    ----------
+    root : Value
+        The output L, with one element (as for ``backward()``).
+    wrt : Value
+        The node to differentiate with respect to (a leaf or an intermediate node).
+    max_paths : int
+        At most this many paths are enumerated (depth first, from ``root``); the count of
+        all paths and the total are always exact, and ``str()`` says when paths were left out.
+    constants : mapping of str to array or number, optional
+        Names for constants (data passed as plain arrays), matched by identity.
+
+    Returns
+    -------
+    Explanation
+        ``.paths``: each path a list of :class:`PathFactor` (``.partial``, ``.symbol``,
+        ``.value``) from ``root`` down to ``wrt``; ``.products``: each path's product
+        (its contribution); ``.n_paths``: how many paths there are; ``.truncated``;
+        ``.total``: dL/dwrt as backward computes it, in ``wrt``'s shape. ``str()`` is the
+        chain rule written out.
+
+    Examples
+    --------
+    >>> import autograd_lite as ag
+    >>> x = ag.Value(3.0, "x")
+    >>> y = x * x; y.label = "y"
+    >>> z = y + x; z.label = "z"
+    >>> e = ag.explain(z, x)
+    >>> [[f.symbol for f in p] for p in e.paths], e.products, e.total
+    ([['1', 'x'], ['1', 'x'], ['1']], [3.0, 3.0, 1.0], 7.0)
+    >>> print(e)
+    dz/dx by the chain rule: 3 paths from x to z
+      where y = x · x,  z = y + x
+    <BLANKLINE>
+      path 1: x → y → z
+        ∂z/∂y · ∂y/∂x = 1 · x = 1 · 3 = 3
+    <BLANKLINE>
+      path 2: x → y → z
+        ∂z/∂y · ∂y/∂x = 1 · x = 1 · 3 = 3
+    <BLANKLINE>
+      path 3: x → z
+        ∂z/∂x = 1
+    <BLANKLINE>
+    dz/dx = Σ over paths Π factors = 3 + 3 + 1 = 7
+    """
+    if not isinstance(root, Value) or not isinstance(wrt, Value):
+        raise TypeError(f"explain(root, wrt) takes two Values, got {type(root).__name__} and "
+                        f"{type(wrt).__name__}")
+    if isinstance(max_paths, bool) or not isinstance(max_paths, numbers.Integral) \
+            or max_paths < 1:
+        raise ValueError(f"max_paths must be a positive integer, got {max_paths!r}")
+    return explain_with(GraphNames(root, constants), root, wrt, int(max_paths))
+
+
+def explain_with(names: GraphNames, root: Value, wrt: Value, max_paths: int) -> Explanation:
+    """:func:`explain` with the names of a picture already made (``draw`` uses it)."""
+    seed = _seed(root)
+    counts = path_counts(names.order, wrt)
+    cot = _sweep(root, seed)
+    total = cot.get(wrt)
+    if total is None:
+        total = 0.0 if type(wrt.data) is float else np.zeros_like(wrt.data)
+    paths, products = [], []
+    for chain in _walk(root, wrt, counts, max_paths):
+        g = seed
+        for node, slot in chain:
+            g = _pull(node, slot, g)
+        paths.append([PathFactor(node, slot, names.partial(node, slot), names.symbol(node, slot),
+                                 factor_value(node, slot)) for node, slot in chain])
+        products.append(g)
+    return Explanation(root, wrt, names, paths, products, counts.get(root, 0), total)
+
+
+def path_counts(order: list[Value], wrt: Value) -> dict[Value, int]:
+    """How many paths lead from ``wrt`` to each node that depends on it (``order``: inputs
+    first). A node absent from the result does not depend on ``wrt``."""
+    counts: dict[Value, int] = {}
+    for v in order:
+        if v is wrt:
+            counts[v] = 1
+        elif v._op is not None:
+            n = sum(counts.get(p, 0) for p in v._prev if p.__class__ is Value)
+            if n:
+                counts[v] = n
+    return counts
+
+
+def _walk(root: Value, wrt: Value, counts: dict[Value, int],
+          limit: int) -> Iterator[list[tuple[Value, int]]]:
+    """Paths from ``root`` down to ``wrt`` as (node, slot) steps, depth first; iterative."""
+    if root not in counts:
+        return
+    stack: list[tuple[Value, Any]] = [(root, None)]  # (node, link to the steps above it)
+    found = 0
+    while stack and found < limit:
+        node, link = stack.pop()
+        if node is wrt:
+            steps = []
+            while link is not None:
+                step, link = link
+                steps.append(step)
+            found += 1
+            yield steps[::-1]
+            continue
+        for slot in range(len(node._prev) - 1, -1, -1):
+            p = node._prev[slot]
+            if p.__class__ is Value and p in counts:
+                stack.append((p, ((node, slot), link)))

