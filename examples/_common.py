@@ -55,9 +55,6 @@ def skipped(what: str) -> None:
 def save_graph(root: ag.Value, path: Path, written: list[Path], wrt: ag.Value | None = None,
                **options: Any) -> None:
     """Draw the graph of ``root`` with every edge labelled by its chain-rule factor."""
-    if not hasattr(ag, "draw"):
-        print(f"  {path.name}: skipped (ag.draw is not available yet)")
-        return
     dot = ag.draw(root, wrt=wrt, **options)
     ag.render(dot, str(path))
     written.append(path)

@@ -51,8 +51,7 @@ def loss_and_cost() -> dict:
     print(f"   dL/dA = {_common.fmt(dL_dA)}        = A − Y")
     print(f"   dJ/dA = {_common.fmt(dJ_dA)}  = (A − Y)/m")
     print(f"   with ag.mse_loss (no ½): dJ/dA = {_common.fmt(A.grad)} = 2(A − Y)/m")
-    if callable(getattr(ag, "explain", None)):
-        print("   " + str(ag.explain(J, A, constants={"Y": Y})).replace("\n", "\n   "))
+    print("   " + str(ag.explain(J, A, constants={"Y": Y})).replace("\n", "\n   "))
     return {"dL_dA": dL_dA, "dJ_dA": dJ_dA, "mse_dJ_dA": A.grad.copy()}
 
 
@@ -84,10 +83,9 @@ def chain(out: Path, written: list[Path]) -> dict:
         print(f"   {i}        {dJ_dL:.4g} · {dL_dA:>5g} · {dA_dZ:>5g} · {dZ_dW:>5g} = "
               f"{p + 0.0:.4g}")
     print(f"   sum over samples = {total:.6g};  backward: W.grad = {W.grad:.6g}")
-    if callable(getattr(ag, "explain", None)):
-        e = ag.explain(J, W)  # the same sum, read off the graph: one product per path
-        print(f"   ag.explain(J, W): {e.n_paths} paths, products {_common.fmt(e.products)}, "
-              f"total {e.total:g}")
+    e = ag.explain(J, W)  # the same sum, read off the graph: one product per path
+    print(f"   ag.explain(J, W): {e.n_paths} paths, products {_common.fmt(e.products)}, "
+          f"total {e.total:g}")
     _common.save_graph(J, out / "seed001_chain.svg", written, wrt=W)
     return {"dJ_dW_by_hand": total, "dJ_dW": W.grad}
 

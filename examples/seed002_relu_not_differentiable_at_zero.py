@@ -29,6 +29,7 @@ import autograd_lite as ag  # noqa: E402
 SUBGRADIENTS = (0.0, 0.5, 1.0)
 DTYPES = (np.float16, np.float32, np.float64)
 STEPS = 500
+TARGET = np.ones(4)  # the question's target, 1 for every input
 
 
 def keras_example(s: float) -> tuple[ag.Value, ag.Value]:
@@ -37,7 +38,7 @@ def keras_example(s: float) -> tuple[ag.Value, ag.Value]:
     with ag.relu_subgradient(s):
         a = x.relu()
     a.label = "A"
-    J = ag.mse_loss(a, np.ones(4))
+    J = ag.mse_loss(a, TARGET)
     J.label = "J"
     J.backward()
     return x, J
@@ -104,7 +105,8 @@ def main(argv: Sequence[str] | None = None) -> dict:
     print("   Keras printed [0, 0, 0, 0.5]: TensorFlow, like PyTorch and JAX, uses relu'(0) = 0.")
     for s in (0.0, 1.0):
         x, J = keras_example(s)
-        _common.save_graph(J, out / f"seed002_graph_s{s:g}.svg", written, wrt=x)
+        _common.save_graph(J, out / f"seed002_graph_s{s:g}.svg", written, wrt=x,
+                           constants={"Y": TARGET})
 
     print(f"\n2. Exact zeros while training MLP([2, 16, 1]) on the flower ({STEPS} SGD steps)")
     table = {}

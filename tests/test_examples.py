@@ -1,0 +1,182 @@
+"""Every demo in examples/ runs with no arguments and prints the numbers that answer its question.
+
+Each script is copied into a temporary folder and run there as a user would run it
+(``python seed000_....py``), all at once in parallel; the tests read what it printed and
+check the pictures it wrote next to itself. One more run hides matplotlib: the numbers
+still come out and the plot is reported as skipped.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+EXAMPLES = ROOT / "examples"
+DEMOS = {
+    "quickstart": ["quickstart_graph.svg", "quickstart_flower.png"],
+    "seed000_relu_derivative_from_z": ["seed000_graph_relu.svg", "seed000_graph_bug.svg",
+                                       "seed000_decision_boundaries.png"],
+    "seed001_dAL_is_the_loss_derivative": ["seed001_chain.svg",
+                                           "seed001_relu_vs_linear_output.png"],
+    "seed002_relu_not_differentiable_at_zero": ["seed002_graph_s0.svg", "seed002_graph_s1.svg",
+                                                "seed002_relu_subgradient.png"],
+    "seed003_leaky_relu_backward": ["seed003_graph_right.svg", "seed003_graph_wrong.svg",
+                                    "seed003_leaky_relu_backward.png"],
+    "seed004_why_activation_derivatives": ["seed004_chain.svg",
+                                           "seed004_activation_factors.png"],
+}
+NO_MATPLOTLIB = ("import runpy, sys; sys.modules['matplotlib'] = None; "
+                 "sys.argv = ['quickstart.py']; "
+                 "runpy.run_path('quickstart.py', run_name='__main__')")
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory):
+    """Run every demo (and quickstart without matplotlib) in parallel; collect the results."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "MPLBACKEND": "Agg", "PYTHONHASHSEED": "0"}
+    jobs = {}
+    for name in [*DEMOS, "no_matplotlib"]:
+        folder = tmp_path_factory.mktemp(name)
+        shutil.copy(EXAMPLES / "_common.py", folder)
+        script = "quickstart" if name == "no_matplotlib" else name
+        shutil.copy(EXAMPLES / f"{script}.py", folder)
+        args = ["-c", NO_MATPLOTLIB] if name == "no_matplotlib" else [f"{script}.py"]
+        jobs[name] = (folder, subprocess.Popen(
+            [sys.executable, *args], cwd=folder, env=env, text=True,
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT))
+    results = {}
+    for name, (folder, proc) in jobs.items():
+        out, _ = proc.communicate(timeout=300)
+        results[name] = (proc.returncode, out, folder)
+    return results
+
+
+def _output(runs, name):
+    code, out, folder = runs[name]
+    assert code == 0, out
+    return out, folder
+
+
+def _number(pattern, text):
+    m = re.search(pattern, text)
+    assert m, f"{pattern!r} not found in:\n{text}"
+    return float(m.group(1))
+
+
+def test_every_script_in_examples_is_run_here():
+    mine = {p.stem for p in EXAMPLES.glob("*.py")} - {"_common", "relu0_study"}
+    assert mine == set(DEMOS)
+
+
+@pytest.mark.parametrize("name", list(DEMOS))
+def test_demo_writes_its_pictures_next_to_itself(runs, name):
+    out, folder = _output(runs, name)
+    for file in DEMOS[name]:
+        path = folder / file
+        assert path.is_file(), f"{file} missing; output:\n{out}"
+        assert f"wrote {path}" in out or f"wrote {path.resolve()}" in out
+        data = path.read_bytes()
+        if file.endswith(".png"):
+            assert data.startswith(b"\x89PNG") and len(data) > 5000
+        else:  # a chain-rule picture: every edge labelled, the caption names the sum of paths
+            text = data.decode("utf-8")
+            assert "<svg" in text and "∂" in text and "Σ over paths Π factors" in text
+
+
+def test_quickstart(runs):
+    out, _ = _output(runs, "quickstart")
+    assert "L = relu(w·x + b) = 5;  dL/dw = 3, dL/dx = 2, dL/db = 1" in out
+    assert "1[z>0] · 1 · x = 1 · 1 · 3 = 3" in out
+    assert _number(r"accuracy (\d\.\d+)", out) > 0.85
+
+
+def test_quickstart_without_matplotlib_prints_numbers_and_skips_the_plot(runs):
+    out, folder = _output(runs, "no_matplotlib")
+    assert "accuracy 0.8" in out
+    assert "quickstart_flower.png: skipped (matplotlib is not installed" in out
+    assert not (folder / "quickstart_flower.png").exists()
+    assert (folder / "quickstart_graph.svg").exists()
+
+
+def test_seed000_relu_derivative_must_come_from_z(runs):
+    out, _ = _output(runs, "seed000_relu_derivative_from_z")
+    acc0 = _number(r"relu'\(0\) = 0  \(Z > 0\)\s+accuracy (\S+)", out)
+    acc1 = _number(r"relu'\(0\) = 1  \(Z >= 0\)\s+accuracy (\S+)", out)
+    bug = _number(r"bug: 1\[A >= 0\]\s+accuracy (\S+)", out)
+    assert acc0 == acc1 >= 0.88  # the subgradient at 0 never mattered ...
+    assert "pre-activations exactly 0 during training: 0" in out
+    assert "bitwise identical weights" in out
+    assert bug < 0.75 and acc0 - bug > 0.15  # ... the derivative read from A did
+    assert "built-in relu: True" in out
+    assert re.search(r"relu_from_A:\s+GradcheckError: input 0, element \(\d+, \d+\): "
+                     r"analytic 1, numeric 0", out)
+    assert "A = relu(Z):        dL/dw = 0" in out
+    assert "A = relu_from_A(Z): dL/dw = -4" in out
+
+
+def test_seed001_dal_is_the_derivative_of_the_loss(runs):
+    out, _ = _output(runs, "seed001_dAL_is_the_loss_derivative")
+    assert "dL/dA = [1, -1, 2, -6]        = A − Y" in out
+    assert "dJ/dA = [0.25, -0.25, 0.5, -1.5]  = (A − Y)/m" in out
+    assert "with ag.mse_loss (no ½): dJ/dA = [0.5, -0.5, 1, -3] = 2(A − Y)/m" in out
+    assert "0.3333 ·    -6 ·     0 ·     1 = 0" in out  # Z < 0: dA/dZ = 0 kills the path
+    assert "sum over samples = -39;  backward: W.grad = -39" in out
+    assert "ag.explain(J, W): 3 paths, products [0, -10, -29], total -39" in out
+    rows = re.findall(r"^   (\d)\s+(\d+) (\(never moved\))?\s+(\S+)\s+(\S+)$", out, re.M)
+    assert len(rows) == 6
+    stuck = [int(r[1]) for r in rows]
+    assert any(s == 19 for s in stuck) and any(0 < s < 19 for s in stuck)
+    assert all(float(r[4]) < 1e-3 for r in rows)  # the linear output always fits
+
+
+def test_seed002_keras_gradients_and_the_census_of_zeros(runs):
+    out, _ = _output(runs, "seed002_relu_not_differentiable_at_zero")
+    assert "relu'(0) = 0  : dJ/dx = [0, 0, 0, 0.5]" in out
+    assert "relu'(0) = 0.5: dJ/dx = [0, -0.25, 0, 0.5]" in out
+    assert "relu'(0) = 1  : dJ/dx = [0, -0.5, 0, 0.5]" in out
+    assert "relu 'A': 1 of 4 inputs exactly 0" in out
+    zeros = {dt: _number(rf"{dt}:\s+(\d+) of 3,200,000", out)
+             for dt in ("float16", "float32", "float64")}
+    assert zeros["float16"] > 100 and zeros["float32"] == zeros["float64"] == 0
+    verdicts = re.findall(r"relu'\(0\) = 0 vs 1: (\w+) weights", out)
+    assert verdicts == ["different", "identical", "identical"]
+
+
+def test_seed003_leaky_relu_backward_multiplies(runs):
+    out, _ = _output(runs, "seed003_leaky_relu_backward")
+    assert "question's leaky_relu_backward(dA)  = [0.01, 0.01, -0.25, 0.5]" in out
+    assert "fixed leaky_relu_backward(dA)       = [-0.0051, 0.004975, -0.25, 0.5]" in out
+    assert "engine, leaky_relu                  = [-0.0051, 0.004975, -0.25, 0.5]" in out
+    assert "engine, leaky_right                 = [-0.0051, 0.004975, -0.25, 0.5]" in out
+    assert "engine, leaky_wrong                 = [0.01, 0.01, -0.25, 0.5]" in out
+    assert re.search(r"J = sum\(A\)\s+leaky_wrong: passes", out)  # dA = 1: a coincidence
+    assert re.search(r"J = mean\(\(A−Y\)²\)\s+leaky_right: passes", out)
+    assert re.search(r"J = mean\(\(A−Y\)²\)\s+leaky_wrong: GradcheckError: input 0, "
+                     r"element \(0,\): analytic 0.01, numeric -0.0051", out)
+    right = _number(r"accuracy: right (\S+),", out)
+    wrong = _number(r", wrong (\S+)", out)
+    assert right > 0.88 and right - wrong > 0.05
+
+
+def test_seed004_every_activation_contributes_a_factor(runs):
+    out, _ = _output(runs, "seed004_why_activation_derivatives")
+    assert "relu        dA/dZ = 1[Z>0]                 = [0, 0, 1, 1]" in out
+    assert "leaky_relu  dA/dZ = 1 if Z>0 else 0.01     = [0.01, 0.01, 1, 1]" in out
+    assert "∂L/∂A2 · ∂A2/∂Z2 · ∂Z2/∂A1 · ∂A1/∂Z1 · ∂Z1/∂W1 = dL/dW1" in out
+    assert re.search(r"relu\s+-2\s+· 0.25\s+· -1.2\s+· 0\s+· 1.5\s+= 0$", out, re.M)
+    assert re.search(r"tanh\s+.*· 0.7116\s+· 1.5\s+= 0.4409$", out, re.M)
+    assert "sigmoid + cross-entropy: dL/dZ2 = -404.4 · 0.002467 = -0.9975" in out
+    assert "sigmoid + squared error: dL/dZ2 = -1.995 · 0.002467 = -0.004921" in out
+    acc = {f"{hidden} / {head}": float(a) for hidden, head, a in
+           re.findall(r"hidden (\w+)\s+output (.+?)\s+accuracy (\S+)", out)}
+    assert len(acc) == 6
+    for hidden in ("relu", "leaky_relu", "tanh", "sigmoid"):
+        assert acc[f"{hidden} / sigmoid + BCE"] > 0.85  # the hidden choice keeps the loss
+    assert acc["relu / sigmoid + MSE"] < acc["relu / sigmoid + BCE"] - 0.05
