@@ -181,7 +181,8 @@ def _graph(args: argparse.Namespace) -> int:
             raise CLIError(f"d{name}/d{n} is {g} at this point: the formula is not "
                            "differentiable there")
     at = ", ".join(f"{n} = {values[n]:g}" for n in formula.names)
-    print(f"{name} = {formula.text} = {root.data:.6g}")
+    print(f"{name} = {formula.text} = {root.data:.6g}" if formula.text != name else
+          f"{name} = {root.data:.6g}")
     print(f"  at {at};  relu'(0) = {s:g}")
     print("gradients (one backward):")
     for n in formula.names:

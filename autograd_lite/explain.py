@@ -238,7 +238,8 @@ class Explanation:
         if n == 0:
             lines.append(f"  {root} does not depend on {wrt}, so {self.lhs} = 0")
             return lines
-        ops = [v for v in names.order if v._op is not None and self._on_paths(v)]
+        on_paths = {f.out for p in self.paths for f in p}
+        ops = [v for v in names.order if v in on_paths]
         defs = [f"{names(v)} = {names.formula(v)}" for v in _elide(ops, 24) if isinstance(v, Value)]
         line = "  where"
         for k, d in enumerate(defs):
@@ -277,9 +278,6 @@ class Explanation:
             lines.append(f"{self.lhs} = {sigma} = " + (f"{mid} = " if mid else "")
                          + number(self.total, 6))
         return lines
-
-    def _on_paths(self, v: Value) -> bool:
-        return any(f.out is v for p in self.paths for f in p)
 
     def _path_lines(self, k: int, path: list[PathFactor], prod: Any, cap: int) -> list[str]:
         names = self.names

