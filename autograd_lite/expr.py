@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import ast
 import math
+import warnings
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -23,7 +24,7 @@ from .value import Value, abs, exp, leaky_relu, log, relu, sigmoid, tanh
 
 MAX_CHARS = 1000   # the longest formula accepted
 MAX_NODES = 400    # syntax-tree nodes
-MAX_DEPTH = 32     # nesting of operators and calls
+MAX_DEPTH = 50     # nesting of calls and parentheses (a long sum a + b + c + ... is flat)
 
 
 class ExprError(ValueError):
@@ -221,7 +222,9 @@ def parse(text: str) -> Formula:
     if not text.strip():
         raise ExprError("the formula is empty; write e.g. 'relu(w*x + b)'")
     try:
-        tree = ast.parse(text.strip(), mode="eval")
+        with warnings.catch_warnings():  # e.g. "invalid decimal literal": not our message
+            warnings.simplefilter("ignore")
+            tree = ast.parse(text.strip(), mode="eval")
     except SyntaxError as e:
         where = f" at column {e.offset}" if e.offset else ""
         raise ExprError(f"syntax error in the formula{where}: {e.msg}") from None
@@ -282,5 +285,7 @@ def parse(text: str) -> Formula:
             kids = list(node.args)
         else:
             raise _refuse(node)
-        stack.extend((k, depth + 1) for k in kids)
+        # the left operand of a binary operator continues a chain such as a + b + c
+        stack.extend((k, depth if isinstance(node, ast.BinOp) and k is node.left else depth + 1)
+                     for k in kids)
     return Formula(text.strip(), tree, tuple(dict.fromkeys(n for *_, n in sorted(found))))

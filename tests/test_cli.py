@@ -1,19 +1,197 @@
-"""The command line as a new user runs it."""
+"""The command line as a new user runs it, and every kind of bad input it must survive."""
 
+import os
+import re
+import shutil
 import subprocess
 import sys
+import xml.etree.ElementTree as ET
+from pathlib import Path
 
-from autograd_lite.cli import main
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from autograd_lite.cli import DEMO_FILE, build_parser, main
+from autograd_lite.expr import FUNCTIONS
+
+SVG = "{http://www.w3.org/2000/svg}text"
 
 
-def test_demo_prints_the_gradients(capsys, tmp_path, monkeypatch):
-    monkeypatch.chdir(tmp_path)
-    assert main(["demo"]) == 0
+def run(*args, cwd):
+    """``python -m autograd_lite ARGS`` in ``cwd``, as a user would start it."""
+    env = {**os.environ, "PYTHONWARNINGS": "error"}  # no stray warnings on stderr either
+    return subprocess.run([sys.executable, "-m", "autograd_lite", *args], capture_output=True,
+                          text=True, cwd=cwd, env=env, timeout=120)
+
+
+def svg_texts(path):
+    return [t.text for t in ET.parse(path).getroot().iter(SVG)]
+
+
+def test_demo_as_a_new_user_runs_it(tmp_path):
+    r = run("demo", cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    assert r.stderr == ""
+    out = r.stdout
+    assert "dJ/dW1 by the chain rule: 1 path from W1 to J" in out
+    assert "= 1/n · (σ(Z2) − Y) · 1 · ((·) @ W2ᵀ) · 1[Z1>0] · 1 · (Xᵀ @ (·))" in out
+    picture = tmp_path / DEMO_FILE
+    assert f"picture: {picture.resolve()}" in out
+    texts = svg_texts(picture)
+    assert "∂A1/∂Z1 = 1[Z1>0]" in texts and "= 0.25" in texts
+    assert any(t and t.startswith("dJ/dW1 = Σ over paths Π factors") for t in texts)
+    total = re.search(r"W1\.grad = \[\[\s*([-\d.]+)", out).group(1)
+    assert any(t and t.startswith("[[") and f"{float(total):.4g}" in t for t in texts)
+
+
+def test_demo_out_folder_and_missing_folder(tmp_path, capsys):
+    (tmp_path / "pics").mkdir()
+    assert main(["demo", "--out", str(tmp_path / "pics")]) == 0
+    assert (tmp_path / "pics" / DEMO_FILE).exists()
+    capsys.readouterr()
+    assert main(["demo", "--out", str(tmp_path / "nope")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "no such folder" in err
+
+
+def test_graph_as_a_new_user_runs_it(tmp_path):
+    r = run("graph", "relu(w*x + b)", "--at", "w=2", "x=3", "b=-1", "--wrt", "w",
+            cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    out = r.stdout
+    assert out.startswith("f = relu(w*x + b) = 5\n")
+    for line in ("df/dw = 3", "df/dx = 2", "df/db = 1", "kinks hit: none",
+                 "where v3 = w · x,  v4 = v3 + b,  f = relu(v4)",
+                 "∂f/∂v4 · ∂v4/∂v3 · ∂v3/∂w = 1[v4>0] · 1 · x = 1 · 1 · 3 = 3"):
+        assert line in out
+    texts = svg_texts(tmp_path / "graph.svg")
+    assert "df/dw = Σ over paths Π factors = 1·1·3 = 3" in texts
+
+
+def test_graph_kink_subgradient_and_several_paths(tmp_path, capsys):
+    assert main(["graph", "relu(x) * x + x", "--at", "x=0", "--subgradient", "1",
+                 "-o", str(tmp_path / "k.dot")]) == 0
     out = capsys.readouterr().out
-    assert "dJ/dW1" in out and "J = " in out
+    assert "relu'(0) = 1" in out and "kinks hit: relu: 1 input exactly 0" in out
+    assert "3 paths from x to f" in out
+    assert "relu'(0) = 1 (subgradient)" in (tmp_path / "k.dot").read_text(encoding="utf-8")
 
 
-def test_python_dash_m_runs_the_same_command_line(tmp_path):
-    r = subprocess.run([sys.executable, "-m", "autograd_lite", "--help"], capture_output=True,
-                       text=True, cwd=tmp_path)
-    assert r.returncode == 0 and "demo" in r.stdout
+def test_graph_writes_other_formats_and_notes_unused_names(tmp_path, capsys):
+    assert main(["graph", "x * 2", "--at", "x=1", "y=5", "-o", str(tmp_path / "g.dot")]) == 0
+    captured = capsys.readouterr()
+    assert "digraph" in (tmp_path / "g.dot").read_text(encoding="utf-8")
+    assert captured.err.strip() == "autograd-lite: note: --at y=... is not used by the formula"
+
+
+def test_graph_result_named_f_even_when_f_is_an_input(tmp_path, capsys):
+    assert main(["graph", "f * g", "--at", "f=2", "g=3", "-o", str(tmp_path / "g.dot")]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("F = f * g = 6") and "dF/df = 3" in out
+
+
+def test_help_lists_every_function(tmp_path):
+    top = run("--help", cwd=tmp_path).stdout
+    sub = run("graph", "--help", cwd=tmp_path).stdout
+    for f in FUNCTIONS.values():
+        assert f.usage in top and f.usage in sub
+    assert "demo" in top and "graph" in top
+
+
+def test_build_parser_has_one_subparser_per_command():
+    parser = build_parser()
+    sub = next(a for a in parser._actions if a.dest == "command")
+    assert sorted(sub.choices) == ["demo", "graph"]
+
+
+def test_no_command_prints_help(capsys):
+    assert main([]) == 0
+    assert "usage: autograd-lite" in capsys.readouterr().out
+
+
+def exit_code(argv):
+    try:
+        return main(argv)
+    except SystemExit as e:  # argparse's own errors
+        return e.code
+
+
+HOSTILE = [
+    (["graph", "relu(w*x", "--at", "w=1", "x=1"], "syntax error"),
+    (["graph", "w*y", "--at", "w=1"], "no value for y"),
+    (["graph", "w*x", "--at", "w=1", "x=2", "x=3"], "binds x twice"),
+    (["graph", "x", "--at", "x"], "write NAME=NUMBER"),
+    (["graph", "x", "--at", "=1"], "write NAME=NUMBER"),
+    (["graph", "x", "--at", "x="], "write NAME=NUMBER"),
+    (["graph", "x", "--at", "x=abc"], "'abc' is not a number"),
+    (["graph", "x", "--at", "x=nan"], "finite number"),
+    (["graph", "x", "--at", "x=inf"], "finite number"),
+    (["graph", "x", "--at", "1x=2"], "is not a name"),
+    (["graph", "x", "--at", "relu=2"], "relu is a function"),
+    (["graph", "x", "--at", *[f"v{i}=1" for i in range(101)]], "at most 100"),
+    (["graph", "relu(x)", "--at", "x=0", "--subgradient", "2"], r"in \[0, 1\]"),
+    (["graph", "relu(x)", "--at", "x=0", "--subgradient", "nan"], r"in \[0, 1\]"),
+    (["graph", "relu(x)", "--at", "x=0", "--subgradient", "abc"], "expected a number"),
+    (["graph", "x" + "+x" * 600, "--at", "x=1"], "at most 1000"),
+    (["graph", "+".join(["x"] * 300), "--at", "x=1"], "too large"),
+    (["graph", "relu(" * 60 + "x" + ")" * 60, "--at", "x=1"], "nested more than"),
+    (["graph", "(" * 250 + "x" + ")" * 250, "--at", "x=1"], "too many nested"),
+    (["graph", "x / 0", "--at", "x=1"], "division by zero"),
+    (["graph", "x / (x - 1)", "--at", "x=1"], "division by zero"),
+    (["graph", "exp(x)", "--at", "x=1000"], "inf"),
+    (["graph", "x ** 0.5", "--at", "x=0"], "not differentiable"),
+    (["graph", "log(x)", "--at", "x=-1"], "nan"),
+    (["graph", "x.__class__", "--at", "x=1"], "attributes"),
+    (["graph", "__import__('os').system('true')", "--at", "x=1"], "attributes"),
+    (["graph", "open('/etc/passwd')", "--at", "x=1"], "unknown function 'open'"),
+    (["graph", "leaky_relu(x, slope=1)", "--at", "x=1"], "keyword"),
+    (["graph", "3 * 4"], "no names"),
+    (["graph", "x", "--at", "x=1", "--wrt", "y"], "not a name in the formula"),
+    (["graph", "x", "--at", "x=1", "-o", "out.txt"], "must end in"),
+    (["graph", "x", "--at", "x=1", "-o", "missing/dir/out.svg"], "No such file"),
+    (["graph"], "required: formula"),
+    (["bogus"], "invalid choice"),
+    (["demo", "--bogus"], "unrecognized arguments"),
+]
+
+
+@pytest.mark.parametrize("argv,message", HOSTILE, ids=[" ".join(a)[:40] for a, _ in HOSTILE])
+def test_bad_input_is_one_line_and_a_nonzero_exit(argv, message, tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    assert exit_code(argv) == 2
+    captured = capsys.readouterr()
+    assert captured.err.count("\n") == 1, captured.err
+    assert captured.err.startswith("autograd-lite")
+    assert re.search(message, captured.err), captured.err
+    assert "Traceback" not in captured.err
+    assert not list(tmp_path.glob("*.svg"))
+
+
+def test_bad_input_in_a_real_process_has_no_traceback(tmp_path):
+    r = run("graph", "x / (y - y)", "--at", "x=1", "y=2", cwd=tmp_path)
+    assert r.returncode == 2 and r.stdout == ""
+    assert r.stderr == "autograd-lite: error: division by zero in 'x / (y - y)'\n"
+
+
+@given(st.text(max_size=40))
+def test_fuzz_graph_never_raises(tmp_path_factory, text):
+    out = tmp_path_factory.mktemp("fuzz") / "g.dot"
+    code = exit_code(["graph", text, "--at", "x=0.5", "y=-2", "-o", str(out)])
+    assert code in (0, 2)
+
+
+def test_entry_point_script_is_installed_beside_python(tmp_path):
+    script = Path(sys.executable).with_name("autograd-lite")
+    if not script.exists():
+        pytest.skip("the package is not installed with its scripts in this environment")
+    r = subprocess.run([str(script), "graph", "x * x", "--at", "x=3", "-o", "sq.dot"],
+                       capture_output=True, text=True, cwd=tmp_path, timeout=120)
+    assert r.returncode == 0 and "df/dx = 6" in r.stdout and (tmp_path / "sq.dot").exists()
+
+
+def test_demo_without_a_system_graphviz_uses_the_embedded_one(tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr(shutil, "which", lambda name: None)
+    assert main(["demo", "--out", str(tmp_path)]) == 0
+    texts = svg_texts(tmp_path / DEMO_FILE)
+    assert "∂A1/∂Z1 = 1[Z1>0]" in texts
