@@ -90,8 +90,7 @@ def _demo(args: argparse.Namespace) -> int:
     print("backward agrees: W1.grad =", np.array2string(W1.grad, precision=6).replace(
         "\n", "\n                          "))
     path = render(draw(J, wrt=W1, constants=constants), folder / DEMO_FILE)
-    print(f"picture: {path.resolve()}  (every edge carries its factor; the paths from W1 "
-          "to J are red)")
+    print(f"picture: {path}  (every edge carries its factor; the path from W1 to J is red)")
     return 0
 
 
@@ -193,7 +192,7 @@ def _graph(args: argparse.Namespace) -> int:
     print(explain(root, leaves[wrt]))
     print()
     path = render(draw(root, wrt=leaves[wrt]), out)
-    print(f"picture: {path.resolve()}")
+    print(f"picture: {path}")
     for n in unused:
         print(f"{PROG}: note: --at {n}=... is not used by the formula", file=sys.stderr)
     return 0

@@ -2,6 +2,7 @@
 
 import os
 import re
+import shlex
 import shutil
 import subprocess
 import sys
@@ -37,7 +38,7 @@ def test_demo_as_a_new_user_runs_it(tmp_path):
     assert "dJ/dW1 by the chain rule: 1 path from W1 to J" in out
     assert "= 1/n · (σ(Z2) − Y) · 1 · ((·) @ W2ᵀ) · 1[Z1>0] · 1 · (Xᵀ @ (·))" in out
     picture = tmp_path / DEMO_FILE
-    assert f"picture: {picture.resolve()}" in out
+    assert f"picture: {DEMO_FILE}  (every edge" in out
     texts = svg_texts(picture)
     assert "∂A1/∂Z1 = 1[Z1>0]" in texts and "= 0.25" in texts
     assert any(t and t.startswith("dJ/dW1 = Σ over paths Π factors") for t in texts)
@@ -195,3 +196,21 @@ def test_demo_without_a_system_graphviz_uses_the_embedded_one(tmp_path, monkeypa
     assert main(["demo", "--out", str(tmp_path)]) == 0
     texts = svg_texts(tmp_path / DEMO_FILE)
     assert "∂A1/∂Z1 = 1[Z1>0]" in texts
+
+
+CLI_PAGE = Path(__file__).resolve().parents[1] / "docs" / "cli.md"
+CONSOLE = re.findall(r"^```console\n\$ (.*?)\n(.*?)^```", CLI_PAGE.read_text(encoding="utf-8"),
+                     flags=re.S | re.M)
+
+
+@pytest.mark.parametrize("command,shown", CONSOLE, ids=[c[:50] for c, _ in CONSOLE])
+def test_docs_cli_page_shows_what_the_commands_print(command, shown, tmp_path, monkeypatch,
+                                                     capsys):
+    argv = shlex.split(command)
+    assert argv[0] == "autograd-lite"
+    monkeypatch.chdir(tmp_path)
+    code = exit_code(argv[1:])
+    captured = capsys.readouterr()
+    printed = (captured.out + captured.err).rstrip("\n").splitlines()
+    assert [line.rstrip() for line in printed] == shown.rstrip("\n").splitlines()
+    assert code == (2 if "error:" in shown else 0)
