@@ -81,6 +81,8 @@ class Module:
     and the parameters of every ``Module`` attribute (also inside lists and tuples), so a
     subclass only assigns its pieces and defines ``forward``.
 
+    Examples
+    --------
     >>> import numpy as np, autograd_lite as ag
     >>> class Affine(ag.nn.Module):
     ...     def __init__(self):
@@ -331,6 +333,8 @@ class SGD(_Optimizer):
     ``params`` is a list of Values or a Module. Gradients add up across backward calls, so
     call ``zero_grad()`` before each one.
 
+    Examples
+    --------
     >>> import autograd_lite as ag
     >>> w = ag.Value(3.0, "w")
     >>> opt = ag.nn.SGD([w], lr=0.25)
@@ -356,6 +360,8 @@ class Adam(_Optimizer):
     ``W ← W − lr · m̂ / (sqrt(v̂) + eps)`` with the bias-corrected ``m̂, v̂``. The moments are
     kept in float64 whatever the parameters' dtype.
 
+    Examples
+    --------
     >>> import autograd_lite as ag
     >>> w = ag.Value(1.0, "w")
     >>> opt = ag.nn.Adam([w], lr=0.1)

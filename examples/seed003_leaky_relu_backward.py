@@ -90,7 +90,7 @@ def main(argv: Sequence[str] | None = None) -> dict:
     wrong = leaky_relu_backward_question(dA, Z0)
     print(f"   question's leaky_relu_backward(dA)  = {_common.fmt(wrong)}")
     print(f"   fixed leaky_relu_backward(dA)       = {_common.fmt(leaky_relu_backward(dA, Z0))}")
-    grads = {}
+    grads, graphs = {}, {}
     for name, op in (("built-in leaky_relu", lambda z: z.leaky_relu(SLOPE)),
                      ("right", leaky_right), ("wrong", leaky_wrong)):
         Z = ag.Value(Z0, "Z")
@@ -101,11 +101,13 @@ def main(argv: Sequence[str] | None = None) -> dict:
         J.backward()
         grads[name] = Z.grad.copy()
         print(f"   engine, {A.op:<28}= {_common.fmt(Z.grad)}")
-        if name != "built-in leaky_relu":
-            _common.save_graph(J, out / f"seed003_graph_{name}.svg", written, wrt=Z,
-                               constants={"Y": Y})
+        graphs[name] = (J, Z)
     print("   Where Z > 0 all agree (dZ = dA). Where Z ≤ 0 the right one is 0.01 · dA; the wrong")
     print("   one is 0.01 whatever dA is: at Z = -2 it even has the wrong sign.")
+    for name in ("right", "wrong"):
+        J, Z = graphs[name]
+        _common.save_graph(J, out / f"seed003_graph_{name}.svg", written, wrt=Z,
+                           constants={"Y": Y})
 
     print("\n2. gradcheck (backward against finite differences of the forward)")
     verdicts = {}

@@ -180,3 +180,18 @@ def test_seed004_every_activation_contributes_a_factor(runs):
     for hidden in ("relu", "leaky_relu", "tanh", "sigmoid"):
         assert acc[f"{hidden} / sigmoid + BCE"] > 0.85  # the hidden choice keeps the loss
     assert acc["relu / sigmoid + MSE"] < acc["relu / sigmoid + BCE"] - 0.05
+
+
+@pytest.mark.parametrize("name", [n for n in DEMOS if n.startswith("seed")])
+def test_docs_page_quotes_the_demo_output_verbatim(runs, name):
+    """Every line in a ```text block of the demo's docs page is a line the demo printed."""
+    out, _ = _output(runs, name)
+    printed = {line.strip() for line in out.splitlines()}
+    page = ROOT / "docs" / "questions" / f"{name[:7]}.md"
+    text = page.read_text(encoding="utf-8")
+    assert f"python examples/{name}.py" in text
+    quoted = re.findall(r"^```text\n(.*?)^```$", text, re.S | re.M)
+    assert quoted, f"{page.name} quotes no output"
+    for block in quoted:
+        for line in block.splitlines():
+            assert not line.strip() or line.strip() in printed, (page.name, line)

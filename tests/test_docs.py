@@ -1,0 +1,97 @@
+"""The documentation site: it builds with warnings as errors, and its code runs.
+
+Every ```python block of a page runs, in order, in one namespace per page, inside a
+temporary folder. A ```text block right after a python block is that block's output and
+must match what it printed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+DOCS = ROOT / "docs"
+PAGES = sorted(p.relative_to(DOCS).as_posix() for p in DOCS.rglob("*.md"))
+FENCE = re.compile(r"^```(\w*)[^\n]*\n(.*?)^```[ \t]*$", re.S | re.M)
+
+
+def blocks(text):
+    """(language, code, start, end) of every fenced block, in order."""
+    return [(m.group(1), m.group(2), m.start(), m.end()) for m in FENCE.finditer(text)]
+
+
+def python_with_output(text):
+    """Each python block with the text block right after it (or None)."""
+    found = blocks(text)
+    pairs = []
+    for i, (lang, code, _, end) in enumerate(found):
+        if lang != "python":
+            continue
+        output = None
+        if i + 1 < len(found):
+            nlang, ncode, nstart, _ = found[i + 1]
+            if nlang == "text" and not text[end:nstart].strip():
+                output = ncode
+        pairs.append((code, output))
+    return pairs
+
+
+def _mkdocs():
+    exe = Path(sys.executable).with_name("mkdocs")
+    if exe.exists():
+        return [str(exe)]
+    if shutil.which("mkdocs"):
+        return ["mkdocs"]
+    pytest.skip("mkdocs is not installed (pip install -e '.[docs]')")
+
+
+def test_site_builds_strictly(tmp_path):
+    pytest.importorskip("material")
+    pytest.importorskip("mkdocstrings_handlers.python")
+    env = {**os.environ, "NO_MKDOCS_2_WARNING": "1"}
+    r = subprocess.run([*_mkdocs(), "build", "--strict", "--site-dir", str(tmp_path / "site")],
+                       cwd=ROOT, capture_output=True, text=True, timeout=300, env=env)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert not re.search(r"WARNING\s+-", r.stderr), r.stderr
+    site = tmp_path / "site"
+    assert (site / "index.html").is_file()
+    for page in ("quickstart", "rules", "concepts/subgradient", "questions/seed000", "api/nn"):
+        assert (site / page / "index.html").is_file(), page
+    api = (site / "api" / "nn" / "index.html").read_text()
+    assert "He et al." in api and "SGD" in api  # docstrings were rendered
+
+
+def test_every_page_is_in_the_nav():
+    config = (ROOT / "mkdocs.yml").read_text()
+    for page in PAGES:
+        assert page in config, f"docs/{page} is not in the nav of mkdocs.yml"
+
+
+def test_every_picture_a_page_shows_exists():
+    for page in PAGES:
+        text = (DOCS / page).read_text()
+        for target in re.findall(r"!\[[^\]]*\]\(([^)\s]+)\)", text):
+            assert (DOCS / page).parent.joinpath(target).resolve().is_file(), (page, target)
+
+
+@pytest.mark.parametrize("page", [p for p in PAGES if python_with_output((DOCS / p).read_text())])
+def test_page_code_runs_and_prints_what_the_page_shows(page, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    namespace: dict = {"__name__": "__docs__"}
+    for k, (code, expected) in enumerate(python_with_output((DOCS / page).read_text())):
+        out = io.StringIO()
+        with contextlib.redirect_stdout(out):
+            exec(compile(code, f"{page}, python block {k + 1}", "exec"), namespace)
+        if expected is not None:
+            got = [line.rstrip() for line in out.getvalue().rstrip("\n").splitlines()]
+            want = [line.rstrip() for line in expected.rstrip("\n").splitlines()]
+            assert got == want, f"{page}, python block {k + 1} printed:\n{out.getvalue()}"
