@@ -103,7 +103,7 @@ class GraphNames:
         """The name of a Value or a constant."""
         if v.__class__ is Value:
             name = self._names.get(v)
-            return name if name is not None else (v.label or "?")
+            return name if name is not None else (v.label or "wrt")  # a node off the graph
         if id(v) in self._given:
             return self._given[id(v)]
         if type(v) is float or np.ndim(v) == 0:

@@ -345,7 +345,7 @@ def _caption(root: Value, wrt: Value | None, names: GraphNames, why: Explanation
             lines.append(f"{lhs} (composed as vector-Jacobian products) =")
             lines.append(total)
         else:
-            terms = ["·".join(_short(number(f.value)) for f in _few(p, 8)) or "1"
+            terms = ["·".join(_product_terms(p, 8)) or "1"
                      for p in why.paths[:4]]
             if why.n_paths > len(terms):
                 terms.append(f"… ({why.n_paths - len(terms):,} more paths)")
@@ -363,18 +363,10 @@ def _caption(root: Value, wrt: Value | None, names: GraphNames, why: Explanation
     return lines
 
 
-def _few(path: list, cap: int) -> list:
-    return path if len(path) <= cap else [*path[:cap - 2], _Dots(), path[-1]]
-
-
-class _Dots:
-    value = None
-
-
-def _short(text: str) -> str:
-    if text == "?":
-        return "…"
-    return f"({text})" if text.startswith("-") else text
+def _product_terms(path: list, cap: int) -> list[str]:
+    """The factor values of a path as short texts; a long path keeps its ends around '…'."""
+    texts = [paren(number(f.value)) for f in path]
+    return texts if len(texts) <= cap else [*texts[:cap - 2], "…", texts[-1]]
 
 
 # --- render -------------------------------------------------------------------------------------
