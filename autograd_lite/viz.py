@@ -115,7 +115,11 @@ def draw(root: Value, wrt: Value | None = None, *, max_nodes: int | None = 120,
     Every edge input → op carries the factor ∂out/∂in: the rule's symbol with the names
     filled in and its value here, read from the same table backward uses (tensors: a
     summary; a vector-Jacobian product says so). ``x * x`` gives two edges. Constants are
-    small grey nodes. See the module docstring for the colour legend.
+    small grey nodes.
+
+    Colours: light blue -- a leaf; white -- an op; green -- the root; gold -- ``wrt``;
+    red edges and borders -- the paths from ``wrt`` to the root; orange -- a kink was hit;
+    grey ellipse with a dashed edge -- a constant; dashed box -- folded nodes.
 
     Parameters
     ----------
