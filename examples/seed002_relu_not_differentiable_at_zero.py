@@ -79,7 +79,7 @@ def plot(out: Path, grads: dict, counts: dict, written: list[Path]) -> None:
     left.set_xlabel("x")
     left.set_title("relu'(0) is a choice", fontsize=10)
     left.legend(fontsize=7, loc="upper left")
-    left.set_ylim(-0.2, 1.5)
+    left.set_ylim(-0.2, 2.1)
     names = [np.dtype(d).name for d in DTYPES]
     bars = right.bar(names, [counts[n] for n in names], color="#1f4fbf")
     right.bar_label(bars, labels=[f"{counts[n]}" for n in names])
