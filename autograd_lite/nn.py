@@ -234,10 +234,14 @@ class MLP(Module):
     def __init__(self, sizes: Sequence[int], activation: str | Callable[[Value], Value] = "relu",
                  seed: Any = None, *, relu_subgradient: float | None = None,
                  slope: float = 0.01, init: str | None = None, dtype: Any = np.float64) -> None:
-        if isinstance(sizes, str | bytes) or not isinstance(sizes, Sequence) or len(sizes) < 2:
+        try:
+            widths = None if isinstance(sizes, str | bytes) else list(sizes)
+        except TypeError:
+            widths = None
+        if widths is None or len(widths) < 2:
             raise ValueError(f"sizes must be a list of at least two layer widths, e.g. "
                              f"[2, 16, 1], got {sizes!r}")
-        self.sizes = [_size(n, f"sizes[{i}]") for i, n in enumerate(sizes)]
+        self.sizes = [_size(n, f"sizes[{i}]") for i, n in enumerate(widths)]
         if callable(activation):
             self.activation = getattr(activation, "__name__", "custom")
             self._act = activation

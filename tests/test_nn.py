@@ -94,6 +94,7 @@ def test_mlp_structure_labels_and_last_layer_linear():
     assert A2.label == "A2" and A2.op == "tanh"
     assert [len(list(layer.parameters())) for layer in net] == [2, 2, 2]
     assert repr(net) == "MLP([2, 5, 4, 1], activation='tanh')"
+    assert MLP(np.array([2, 3, 1]), seed=0).sizes == [2, 3, 1]  # any sequence of ints
 
 
 @pytest.mark.parametrize("activation", ["relu", "leaky_relu", "tanh", "sigmoid"])
