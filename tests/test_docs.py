@@ -68,6 +68,9 @@ def test_site_builds_strictly(tmp_path):
         assert (site / page / "index.html").is_file(), page
     api = (site / "api" / "nn" / "index.html").read_text()
     assert "He et al." in api and "SGD" in api  # docstrings were rendered
+    pictures = (site / "api" / "pictures" / "index.html").read_text()
+    assert 'id="autograd_lite.explain.explain"' in pictures
+    assert "GraphNames" not in pictures  # the function, not the module of the same name
 
 
 def test_every_page_is_in_the_nav():
