@@ -335,15 +335,19 @@ def _data() -> tuple:
 _LIMITS: Any = None
 
 
-def _pin_blas() -> bool:
-    """One BLAS thread, so that results do not depend on how work is split (bitwise)."""
+def _pin_blas() -> Any:
+    """One BLAS thread, so that results do not depend on how work is split (bitwise).
+
+    Returns the limiter (its ``restore_original_limits()`` undoes it), or None without
+    threadpoolctl (it ships with scikit-learn).
+    """
     global _LIMITS
     try:
         from threadpoolctl import threadpool_limits
     except ImportError:
-        return False
+        return None
     _LIMITS = threadpool_limits(limits=1, user_api="blas")
-    return True
+    return _LIMITS
 
 
 def _work(task: tuple) -> dict:
@@ -390,10 +394,17 @@ def _execute(tasks: list[tuple], workers: int) -> list[dict]:
     results = []
     try:
         if workers == 1:
-            _pin_blas()
-            for t in tasks:
-                results.append(_work(t))
-                bar.update(1)
+            limits = _pin_blas()
+            if limits is None:
+                print("threadpoolctl is not installed: BLAS may use several threads (bitwise "
+                      "results can then depend on the thread count)", file=sys.stderr)
+            try:
+                for t in tasks:
+                    results.append(_work(t))
+                    bar.update(1)
+            finally:
+                if limits is not None:
+                    limits.restore_original_limits()
         else:
             # Fresh interpreters: BLAS reads these before it starts its threads.
             for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
@@ -435,7 +446,9 @@ def summarise(results: list[dict], st: Settings) -> dict:
         for k in ("mul0", "mul1", "rep1"):
             if k in runs[0]["curve"]:
                 final = np.array([r["curve"][k][-1] for r in runs])
-                s[k] = {"acc": final[:, 0], "loss": final[:, 1]}
+                early = np.array([r["curve"][k][_early(st) - 1] for r in runs])
+                s[k] = {"acc": final[:, 0], "loss": final[:, 1], "acc_early": early[:, 0],
+                        "loss_early": early[:, 1]}
         if "rep1" in runs[0]["curve"]:
             s["dist_rep"] = np.array([r["dist"]["rep"][-1] for r in runs])
             s["split_rep"] = [_first(r["dist"]["rep"] > 0) for r in runs]
@@ -443,6 +456,11 @@ def summarise(results: list[dict], st: Settings) -> dict:
             s["rep0_is_mul0"] = bool(checks) and all(checks)
         out[p] = s
     return out
+
+
+def _early(st: Settings) -> int:
+    """The epoch after which the learning curves are compared mid-way: a quarter in."""
+    return max(1, round(st.epochs / 4))
 
 
 def _first(mask: np.ndarray) -> int:
@@ -504,6 +522,8 @@ def table_rows(summary: dict, st: Settings) -> list[dict]:
                 "acc1_mean": r1["acc"].mean(), "acc1_std": r1["acc"].std(),
                 "loss0_mean": r0["loss"].mean(), "loss0_std": r0["loss"].std(),
                 "loss1_mean": r1["loss"].mean(), "loss1_std": r1["loss"].std(),
+                "early_epoch": _early(st), "acc0_early_mean": r0["acc_early"].mean(),
+                "acc1_early_mean": r1["acc_early"].mean(),
                 "l1_final_mean": dist.mean(), "seeds_apart": int(np.sum(dist > 0)),
                 "split_steps": _steps(split, per_epoch),
             })
@@ -558,15 +578,17 @@ def markdown(summary: dict, st: Settings, source: str, seconds: float) -> str:
         "**Does training end elsewhere?** (test set, after the last epoch)",
         "",
         "| precision | backward | accuracy, relu'(0)=0 (%) | accuracy, relu'(0)=1 (%) | "
-        "loss, relu'(0)=0 | loss, relu'(0)=1 | L1 distance between the final weights | "
+        "loss, relu'(0)=0 | loss, relu'(0)=1 | accuracy after epoch "
+        f"{_early(st)}, 0 / 1 (%) | L1 distance between the final weights | "
         "trajectories part at step |",
-        "|---|---|---|---|---|---|---|---|",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     for r in table_rows(summary, st):
         r0, r1, *_ = _outcomes(summary[r["precision"]], r["backward"])
         lines.append(
             f"| {r['precision']} | {r['backward']} | {_pm(r0['acc'])} | {_pm(r1['acc'])} | "
-            f"{_pm(r0['loss'], False)} | {_pm(r1['loss'], False)} | {r['l1_final_mean']:.3g} "
+            f"{_pm(r0['loss'], False)} | {_pm(r1['loss'], False)} | "
+            f"{_pm(r0['acc_early'])} / {_pm(r1['acc_early'])} | {r['l1_final_mean']:.3g} "
             f"({r['seeds_apart']}/{r['seeds']} seeds apart) | {r['split_steps']} |")
     check = s16.get("rep0_is_mul0")
     lines += [
@@ -592,6 +614,19 @@ def _gap(s: dict, backward: str, what: str) -> tuple[float, float]:
     """Mean of relu'(0) = 1 minus mean of relu'(0) = 0, and the larger seed spread."""
     r0, r1, *_ = _outcomes(s, backward)
     return r1[what].mean() - r0[what].mean(), max(r0[what].std(), r1[what].std())
+
+
+def _beyond(s: dict, backward: str, what: str) -> bool:
+    """Is the gap larger than twice the spread between seeds (and than 0.5 points)?"""
+    d, spread = _gap(s, backward, what)
+    return abs(d) > max(2 * spread, 0.005 if what.startswith("acc") else 0.0)
+
+
+def _signed(s: dict, backward: str, what: str) -> str:
+    d, spread = _gap(s, backward, what)
+    if what.startswith("acc"):
+        return f"{100 * d:+.2f} points (spread {100 * spread:.2f})"
+    return f"{d:+.2g} (spread {spread:.2g})"
 
 
 def verdict(summary: dict, st: Settings) -> str:
@@ -639,30 +674,33 @@ def verdict(summary: dict, st: Settings) -> str:
         + (f" and {later} later (the difference was first lost in rounding the update)"
            if later else "")
         + (", and the rest never met one." if at_first + later < len(runs) else "."))
-    parts = []
-    for p in PRECISIONS:
-        da, sa = _gap(summary[p], "multiply", "acc")
-        dl, sl = _gap(summary[p], "multiply", "loss")
-        parts.append(f"{100 * da:+.2f} points of accuracy and {dl:+.4f} of loss in {p}")
-    big = [p for p in PRECISIONS if abs(_gap(summary[p], "multiply", "acc")[0])
-           > max(_gap(summary[p], "multiply", "acc")[1], 0.005)]
+    big = [p for p in PRECISIONS if any(_beyond(summary[p], "multiply", w)
+                                        for w in ("acc", "loss", "acc_early"))]
     out.append(
-        "With the chain rule (multiply), relu'(0) = 1 minus relu'(0) = 0 is " + ", ".join(parts)
-        + (": no gap beyond the spread between seeds; at this scale the choice changes the "
-           "path of training, not where it ends." if not big else
-           f": a gap beyond the spread between seeds in {', '.join(big)}."))
+        "With the chain rule (multiply), relu'(0) = 1 minus relu'(0) = 0 is "
+        + ", ".join(f"{_signed(summary[p], 'multiply', 'acc')} of final accuracy and "
+                    f"{_signed(summary[p], 'multiply', 'loss')} of final loss in {p}"
+                    for p in PRECISIONS)
+        + (": nowhere beyond twice the spread between seeds (final or after epoch "
+           f"{_early(st)}); at this scale the choice changes the path of training, not where "
+           "it ends." if not big else
+           f": beyond twice the spread between seeds in {', '.join(big)}."))
     if "rep1" in s16:
-        da, sa = _gap(s16, "replace", "acc")
-        dl, sl = _gap(s16, "replace", "loss")
         dm = s16["dist_rep"].mean() / max(s16["dist_mul"].mean(), 1e-300)
+        hurt = [name for w, name in (("acc", "final accuracy"), ("loss", "final loss"),
+                                     ("acc_early", f"accuracy after epoch {_early(st)}"))
+                if _beyond(s16, "replace", w)]
         out.append(
-            f"With the replacing backward of the paper's code (float16), relu'(0) = 1 ends "
-            f"{100 * da:+.2f} points of accuracy (seed spread {100 * sa:.2f}) and {dl:+.4f} of "
-            f"test loss (spread {sl:.4f}) away from relu'(0) = 0, and its weights end "
-            f"{dm:.0f} times farther from them than the multiplying relu'(0) = 1 run's. "
-            + ("Replacing, not the value of relu'(0), is what costs: held."
-               if (dl > 2 * sl or da < -max(2 * sa, 0.005)) and not big else
-               "Replacing did not cost more than the spread between seeds here."))
+            f"With the replacing backward of the paper's code (float16), relu'(0) = 1 minus "
+            f"relu'(0) = 0 is {_signed(s16, 'replace', 'acc')} of final accuracy, "
+            f"{_signed(s16, 'replace', 'loss')} of final loss and "
+            f"{_signed(s16, 'replace', 'acc_early')} of accuracy after epoch {_early(st)}; its "
+            f"weights end {dm:.0f} times farther from the relu'(0) = 0 run's than the "
+            "multiplying relu'(0) = 1 run's do. "
+            + (f"Replacing, not the value of relu'(0), is what costs ({', '.join(hurt)} beyond "
+               "twice the spread between seeds): held." if hurt and not big else
+               "Replacing did not cost beyond twice the spread between seeds here."
+               if not hurt else "Both backwards cost beyond the spread here."))
     return " ".join(out)
 
 
@@ -702,6 +740,7 @@ def plot(summary: dict, st: Settings, folder: Path) -> list[Path]:
         import matplotlib
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
+        from matplotlib import ticker
     except ImportError:
         print("matplotlib is not installed: no plots (pip install 'autograd-lite[study]')",
               file=sys.stderr)
@@ -717,12 +756,13 @@ def plot(summary: dict, st: Settings, folder: Path) -> list[Path]:
             if not curves:
                 continue
             x = np.arange(1, len(curves[0]) + 1) / per_epoch
+            if not any(c.any() for c in curves):  # nothing to draw on a log axis
+                ax.plot([], [], style, color=colours[p],
+                        label=f"{p}, {name}: 0 at every step (bitwise identical)")
+                continue
             for i, c in enumerate(curves):
                 ax.plot(x, np.where(c > 0, c, np.nan), style, color=colours[p], lw=1, alpha=0.8,
                         label=f"{p}, {name}" if i == 0 else None)
-            if not any(c.any() for c in curves):
-                ax.plot([], [], style, color=colours[p],
-                        label=f"{p}, {name}: 0 at every step (bitwise identical)")
     ax.set_yscale("log")
     ax.set_xlabel("epoch")
     ax.set_ylabel("L1 distance between the weights\ntrained with relu'(0)=0 and relu'(0)=1")
@@ -735,19 +775,32 @@ def plot(summary: dict, st: Settings, folder: Path) -> list[Path]:
     plt.close(fig)
 
     panels = [(p, "mul1", "multiply") for p in PRECISIONS] + [("float16", "rep1", "replace")]
-    fig, axes = plt.subplots(1, len(panels), figsize=(13, 3.8), sharey=True)
+    fig, axes = plt.subplots(2, len(panels), figsize=(13, 6.5), sharex=True, sharey="row")
     epochs = np.arange(1, st.epochs + 1)
-    for ax, (p, one, name) in zip(axes, panels):
+    for col, (p, one, name) in enumerate(panels):
         for key, label, colour, style in (("mul0", "relu'(0)=0", "black", "-"),
                                           (one, "relu'(0)=1", "tab:orange", "--")):
-            acc = np.array([r["curve"][key][:, 0] for r in summary[p]["runs"]]) * 100
-            ax.plot(epochs, acc.mean(0), style, color=colour, label=label)
-            ax.fill_between(epochs, acc.min(0), acc.max(0), color=colour, alpha=0.15)
-        ax.set_title(f"{p}, {name}")
-        ax.set_xlabel("epoch")
-        ax.grid(True, alpha=0.3)
-    axes[0].set_ylabel(f"test accuracy (%), mean and range of {st.seeds} seeds")
-    axes[0].legend(loc="lower right")
+            for row, (i, f) in enumerate(((0, 100.0), (1, 1.0))):
+                y = np.array([r["curve"][key][:, i] for r in summary[p]["runs"]]) * f
+                ax = axes[row, col]
+                ax.plot(epochs, y.mean(0), style, color=colour, label=label, marker=".",
+                        ms=4)
+                ax.fill_between(epochs, y.min(0), y.max(0), color=colour, alpha=0.15)
+        axes[0, col].set_title(f"{p}, {name}")
+        axes[1, col].set_xlabel("epoch")
+        for ax in axes[:, col]:
+            ax.grid(True, which="both", alpha=0.3)
+    lo, hi = axes[1, 0].get_ylim()
+    if lo > 0 and hi / lo > 3:  # losses over decades: a log axis shows the late gaps
+        axes[1, 0].set_yscale("log")  # (the row shares its y axis)
+        axes[1, 0].yaxis.set_major_locator(ticker.LogLocator(subs=(1.0, 2.0, 5.0)))
+        axes[1, 0].yaxis.set_major_formatter(ticker.FormatStrFormatter("%g"))
+        axes[1, 0].yaxis.set_minor_formatter(ticker.NullFormatter())
+    axes[0, 0].set_ylabel("test accuracy (%)")
+    axes[1, 0].set_ylabel("test loss")
+    axes[0, 0].legend(loc="lower right")
+    fig.suptitle(f"Mean (line) and range (band) of {st.seeds} seeds; same initial weights and "
+                 "minibatches for relu'(0) = 0 and 1")
     fig.tight_layout()
     paths.append(folder / "relu0_accuracy.png")
     fig.savefig(paths[-1], dpi=120)
@@ -759,7 +812,7 @@ def plot(summary: dict, st: Settings, folder: Path) -> list[Path]:
         k = np.arange(1, per_epoch + 1)
         frac = [np.mean((first >= 0) & (first < j)) for j in k]
         ax.step(np.minimum(k * st.batch, N_TRAIN), np.array(frac) * 100, where="post",
-                color=colours[p], label=p)
+                color=colours[p], label=p, ls="--" if p == "float64" else "-")
     ax.set_xlabel("training images seen (one epoch = 1437) at the initial parameters")
     ax.set_ylabel("initialisations where some\nminibatch's gradients differ (%)")
     ax.set_title(f"P(relu'(0) matters within the first n images), {st.inits} initialisations")

@@ -1,0 +1,147 @@
+"""The relu'(0) study: the quick mode end to end, and its parts."""
+
+import argparse
+import csv
+import sys
+
+import numpy as np
+import pytest
+
+import autograd_lite as ag
+from autograd_lite import Value, study
+
+
+@pytest.fixture(scope="module")
+def quick(tmp_path_factory):
+    out = tmp_path_factory.mktemp("relu0")
+    assert study.main(["--quick", "--out", str(out)]) == 0
+    return out
+
+
+def _rows(path):
+    with open(path, newline="") as f:
+        return list(csv.DictReader(f))
+
+
+def test_study_quick_writes_tables_and_plots(quick, capsys):
+    names = {p.name for p in quick.iterdir()}
+    assert {"relu0_results.md", "relu0_results.csv", "relu0_runs.csv"} <= names
+    pytest.importorskip("matplotlib")
+    for name in ("relu0_distance.png", "relu0_accuracy.png", "relu0_init.png"):
+        assert (quick / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_study_quick_results_table(quick):
+    rows = {(r["precision"], r["backward"]): r for r in _rows(quick / "relu0_results.csv")}
+    assert set(rows) == {("float16", "multiply"), ("float16", "replace"),
+                         ("float32", "multiply"), ("float64", "multiply")}
+    steps = study.QUICK.seeds * study.QUICK.epochs * 45  # 1437 images in batches of 32
+    for r in rows.values():
+        assert int(r["minibatches"]) == steps and int(r["seeds"]) == study.QUICK.seeds
+        assert int(r["inits"]) == study.QUICK.inits
+        # a minibatch can only differ where some pre-activation was exactly 0
+        assert int(r["minibatches_differ"]) <= int(r["minibatches_with_zero"])
+        assert 0.0 <= float(r["acc0_mean"]) <= 1.0 and 0.0 <= float(r["acc1_mean"]) <= 1.0
+    # float64 meets no exact zero: identical gradients, identical trajectories, same results
+    f64 = rows["float64", "multiply"]
+    assert int(f64["zeros_train_layer1"]) == int(f64["zeros_train_layer2"]) == 0
+    assert int(f64["minibatches_differ"]) == 0 and int(f64["inits_differ_in_one_epoch"]) == 0
+    assert float(f64["l1_final_mean"]) == 0.0 and f64["split_steps"] == "never"
+    assert f64["acc0_mean"] == f64["acc1_mean"] and f64["loss0_mean"] == f64["loss1_mean"]
+    # float16 with the bias added after rounding meets exact zeros (~1e-4 per pre-activation)
+    f16 = rows["float16", "multiply"]
+    assert float(f16["zero_rate_train"]) > 1e-6 and int(f16["minibatches_differ"]) > 0
+
+
+def test_study_quick_runs_and_replace_check(quick):
+    runs = _rows(quick / "relu0_runs.csv")
+    assert len(runs) == 3 * study.QUICK.seeds
+    for r in runs:
+        if r["split_step"]:  # trajectories cannot part before the first differing minibatch
+            assert int(r["split_step"]) >= int(r["first_differ_step"])
+        else:
+            assert float(r["l1_final_multiply"]) == 0.0
+            assert r["acc_mul0"] == r["acc_mul1"]
+    seed0 = [r for r in runs if r["precision"] == "float16" and r["seed"] == "0"][0]
+    assert seed0["rep0_is_mul0"] == "True"  # replacing by 0 is multiplying by 0, bitwise
+
+
+def test_study_quick_markdown_says_what_it_used(quick):
+    text = (quick / "relu0_results.md").read_text()
+    assert "digits" in text and "MLP 64-64-64-10" in text
+    assert "How often is a pre-activation exactly 0?" in text
+    assert "Fewer bits, more zeros: held." in text
+    assert "| float16 | replace |" in text
+
+
+def test_study_replace_relu_replaces_instead_of_multiplying():
+    z = np.array([-1.0, 0.0, 0.0, 2.0], np.float16)
+    g = np.array([0.5, 0.25, -3.0, 0.125], np.float16)
+    for s in (0.0, 1.0):
+        zr, zm = Value(z), Value(z)
+        study.replace_relu(s)(zr).backward(g)
+        zm.relu(subgradient=s).backward(g)
+        assert zr.grad.dtype == np.float16
+        assert np.array_equal(zr.grad, [0.0, s, s, 0.125])
+        assert np.array_equal(zm.grad, [0.0, 0.25 * s, -3.0 * s, 0.125])
+    # away from 0 the two backwards agree
+    x = Value(np.array([-1.0, 2.0]))
+    study.replace_relu(1.0)(x).sum().backward()
+    assert np.array_equal(x.grad, [0.0, 1.0])
+
+
+def test_study_init_params_is_pytorch_uniform_and_shared_across_precisions():
+    p16, p64 = (study.init_params(3, 16, dt) for dt in (np.float16, np.float64))
+    assert [p.shape for p in p64] == [(64, 16), (16,), (16, 16), (16,), (16, 10), (10,)]
+    for p, fan_in in zip(p64, (64, 64, 16, 16, 16, 16)):
+        assert np.abs(p).max() <= 1 / np.sqrt(fan_in)
+    for a, b in zip(p16, p64):
+        assert a.dtype == np.float16 and np.array_equal(a, b.astype(np.float16))
+    assert np.array_equal(study.init_params(3, 16, np.float64)[0], p64[0])
+
+
+def test_study_logits_labels_the_relu_layers():
+    params = [Value(p) for p in study.init_params(0, 8, np.float32)]
+    X = np.zeros((4, 64), np.float32)
+    out = study.logits(params, X)
+    assert out.shape == (4, 10) and out.dtype == np.float32
+    labels = {v.label for v in ag.value.toposort(out) if v.op == "relu"}
+    assert labels == {"A1", "A2"}
+
+
+def test_study_data_split_and_fallback(monkeypatch):
+    X, y, Xt, yt, source = study.load_data()
+    assert X.shape == (1437, 64) and Xt.shape == (360, 64)
+    assert np.array_equal(X * 16, np.rint(X * 16))  # sixteenths, exact in float16
+    monkeypatch.setitem(sys.modules, "sklearn", None)  # as if scikit-learn were absent
+    monkeypatch.setitem(sys.modules, "sklearn.datasets", None)
+    G, gy, Gt, gyt, gsource = study.load_data()
+    assert "generated" in gsource and "generated" not in source
+    assert G.shape == (1437, 64) and Gt.shape == (360, 64)
+    assert G.min() >= 0 and G.max() <= 1 and np.array_equal(G * 16, np.rint(G * 16))
+    assert set(gy.tolist()) == set(range(10))
+
+
+def test_study_in_process_run_of_a_tiny_setting(monkeypatch):
+    tiny = study.Settings(hidden=8, epochs=1, seeds=1, inits=2, workers=1)
+    results = study._execute(study._tasks(tiny), 1)
+    summary = study.summarise(results, tiny)
+    assert summary["float64"]["steps"] == 45 and summary["float64"]["n_inits"] == 2
+    assert len(study.table_rows(summary, tiny)) == 4
+
+
+def test_study_arguments():
+    parser = argparse.ArgumentParser()
+    study.add_arguments(parser)
+    args = parser.parse_args(["--quick", "--seeds", "3"])
+    st = study.settings_from(args)
+    assert st == study.Settings(hidden=64, epochs=1, seeds=3, inits=6)
+    assert study.settings_from(parser.parse_args([])) == study.FULL
+    with pytest.raises(SystemExit):
+        parser.parse_args(["--seeds", "0"])
+    with pytest.raises(SystemExit):
+        parser.parse_args(["--epochs", "two"])
+    with pytest.raises(ValueError, match="lr must be a positive number"):
+        study.Settings(lr=-1.0).check()
+    with pytest.raises(ValueError, match="hidden must be a positive integer"):
+        study.Settings(hidden=0).check()
