@@ -122,7 +122,7 @@ def test_study_data_split_and_fallback(monkeypatch):
     assert set(gy.tolist()) == set(range(10))
 
 
-def test_study_in_process_run_of_a_tiny_setting(monkeypatch):
+def test_study_in_process_run_of_a_tiny_setting():
     tiny = study.Settings(hidden=8, epochs=1, seeds=1, inits=2, workers=1)
     results = study._execute(study._tasks(tiny), 1)
     summary = study.summarise(results, tiny)
@@ -145,3 +145,15 @@ def test_study_arguments():
         study.Settings(lr=-1.0).check()
     with pytest.raises(ValueError, match="hidden must be a positive integer"):
         study.Settings(hidden=0).check()
+
+
+def test_study_runs_without_tqdm_and_matplotlib(monkeypatch, capsys, tmp_path):
+    monkeypatch.setitem(sys.modules, "tqdm", None)
+    monkeypatch.setitem(sys.modules, "matplotlib", None)
+    bar = study._progress(2)
+    bar.update(1)
+    bar.close()
+    assert "1/2 runs done" in capsys.readouterr().err
+    assert study.plot({}, study.QUICK, tmp_path) == []
+    assert "matplotlib is not installed: no plots" in capsys.readouterr().err
+    assert list(tmp_path.iterdir()) == []
