@@ -198,9 +198,28 @@ def _graph(args: argparse.Namespace) -> int:
     return 0
 
 
+# --- study ------------------------------------------------------------------------------------
+
+def _add_study(sub: Any) -> None:
+    from . import study  # its heavy imports (scikit-learn, tqdm, matplotlib) stay lazy
+
+    p = sub.add_parser("study", help="studies run with the engine itself",
+                       description="Studies run with the engine itself.")
+    p.set_defaults(run=study.run)
+    studies = p.add_subparsers(dest="study", metavar="STUDY", required=True)
+    relu0 = studies.add_parser(
+        "relu0", help="does relu'(0) change backpropagation, how often, and does it change "
+                      "training (float16/32/64)?",
+        description="Trains the same digits MLP with relu'(0) = 0 and = 1 from the same "
+                    "weights and minibatches, in float16, float32 and float64, and compares "
+                    "gradients bitwise (after Bertoin et al., NeurIPS 2021).")
+    study.add_arguments(relu0)
+    relu0.set_defaults(run=study.run)
+
+
 # --- the parser ---------------------------------------------------------------------------------
 
-COMMANDS = (_add_demo, _add_graph)  # one function per subcommand; add yours here
+COMMANDS = (_add_demo, _add_graph, _add_study)  # one function per subcommand; add yours here
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -107,6 +107,18 @@ def test_build_parser_has_one_subparser_per_command():
     assert all(p.get_default("run") is not None for p in sub.choices.values())
 
 
+def test_study_relu0_is_wired_to_the_study(capsys):
+    from autograd_lite import study
+
+    args = build_parser().parse_args(["study", "relu0", "--quick", "--out", "x"])
+    assert args.run is study.run and args.quick and str(args.out) == "x"
+    assert main(["study"]) == 2
+    assert main(["study", "relu0", "--epochs", "many"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 2 and all(line.startswith("autograd-lite study") for line in err)
+    assert "--epochs" in err[1]
+
+
 def test_no_command_prints_help(capsys):
     assert main([]) == 0
     assert "usage: autograd-lite" in capsys.readouterr().out
