@@ -112,8 +112,8 @@ def test_study_relu0_is_wired_to_the_study(capsys):
 
     args = build_parser().parse_args(["study", "relu0", "--quick", "--out", "x"])
     assert args.run is study.run and args.quick and str(args.out) == "x"
-    assert main(["study"]) == 2
-    assert main(["study", "relu0", "--epochs", "many"]) == 2
+    assert exit_code(["study"]) == 2
+    assert exit_code(["study", "relu0", "--epochs", "many"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 2 and all(line.startswith("autograd-lite study") for line in err)
     assert "--epochs" in err[1]
