@@ -21,6 +21,11 @@ node and passed last to every function of the rule. A rule with ``kink`` counts,
 build time, how many inputs sit exactly on a point of non-differentiability (−0.0
 included); the engine stores that count as ``ctx["kinks"]``.
 
+``scalar`` (optional) is the same op for Python floats in one call, the scalar fast path:
+``(*xs[, ctx]) -> (out, factor values)``, equal to ``forward`` and every factor's value at
+that point (a table-driven test holds the two forms to each other). The engine stores the
+factor values on the node when it is built, so backward only multiplies.
+
 Inputs are Python floats (scalars) or float ndarrays (tensors); every function here
 accepts both. Backward, ``draw``, ``explain``, ``gradcheck`` and ``kinks`` all read this
 table; nothing else in the package knows what ``mul`` means.
@@ -91,19 +96,20 @@ class Rule:
     """An op: its forward and one chain-rule factor per input (see the module docstring)."""
 
     __slots__ = ("name", "formula", "forward", "factors", "prepare", "kink", "custom", "doc",
-                 "consts", "scalar_fns")
+                 "consts", "scalar_fns", "scalar")
 
     def __init__(self, name: str, formula: str, forward: Callable, factors: tuple[Factor, ...],
                  prepare: Callable[..., dict] | None = None, kink: Callable | None = None,
-                 custom: bool = False, doc: str = "") -> None:
+                 custom: bool = False, doc: str = "", scalar: Callable | None = None) -> None:
         self.name, self.formula, self.forward, self.factors = name, formula, forward, factors
         self.prepare, self.kink, self.custom, self.doc = prepare, kink, custom, doc
         # The scalar fast path: a node whose inputs and output are floats stores its factor
         # values when it is built (backward then only multiplies). All-constant factors (add,
-        # sub, neg) share one tuple.
+        # sub, neg) share one tuple; ``scalar`` gives output and factor values in one call.
         consts = tuple(f.const for f in factors)
         self.consts = consts if None not in consts else None
         self.scalar_fns = tuple(f.scalar_fn(exact=not custom) for f in factors)
+        self.scalar = scalar
 
     def scalar_factors(self, args: tuple) -> tuple:
         """The factor values of a scalar node: ``args`` are its inputs, output [and ctx]."""
@@ -191,13 +197,25 @@ def _sigmoid(x: Any) -> Any:
             return 1.0 / (1.0 + math.exp(-x))
         e = _exp(x)
         return e / (1.0 + e)
-    e = np.exp(-np.abs(x))  # never overflows
-    return np.where(x >= 0, 1 / (1 + e), e / (1 + e))
+    if not x.ndim:  # NumPy gives 0-d results as scalars
+        e = np.exp(-np.abs(x))
+        return np.where(x >= 0, 1 / (1 + e), e / (1 + e))
+    e = np.abs(x)
+    np.negative(e, out=e)
+    np.exp(e, out=e)  # exp(−|x|) never overflows
+    d = e + 1
+    out = np.divide(1, d)  # 1/(1 + e) for x >= 0 ...
+    np.divide(e, d, out=out, where=x < 0)  # ... e/(1 + e) for x < 0, as for floats
+    return out
 
 
 def _zeros(x: Any) -> int:
     """How many entries of x are exactly 0 (−0.0 included): the kink count."""
-    return int(x == 0.0) if type(x) is float else int(np.count_nonzero(x == 0))
+    return int(x == 0.0) if type(x) is float else int(x.size - np.count_nonzero(x))
+
+
+# Factor values the scalar fast path shares between nodes instead of allocating them.
+_ONE, _ZERO, _MINUS_ONE = (1.0,), (0.0,), (-1.0,)
 
 
 def _fmt(v: float) -> str:
@@ -213,10 +231,12 @@ SUB = register(Rule("sub", "{x} − {y}", operator.sub,
 NEG = register(Rule("neg", "−{x}", operator.neg, (Factor("−1", const=-1.0),)))
 MUL = register(Rule("mul", "{x} · {y}", operator.mul, (
     Factor("{y}", local=lambda x, y, out: y),
-    Factor("{x}", local=lambda x, y, out: x))))
+    Factor("{x}", local=lambda x, y, out: x)),
+    scalar=lambda x, y: (x * y, (y, x))))
 DIV = register(Rule("div", "{x} / {y}", _div, (
     Factor("1/{y}", local=lambda x, y, out: _div(1.0, y)),
-    Factor("−{x}/{y}²", local=lambda x, y, out: -_div(x, y * y)))))
+    Factor("−{x}/{y}²", local=lambda x, y, out: -_div(x, y * y))),
+    scalar=lambda x, y: (_div(x, y), (_div(1.0, y), -_div(x, y * y)))))
 
 _SUPERSCRIPT = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
 
@@ -240,11 +260,16 @@ def _pow_local(x: Any, out: Any, ctx: dict) -> Any:
     return p * _pow(x, p - 1) if p != 2 else 2 * x
 
 
+def _pow_scalar(x: float, ctx: dict) -> tuple:
+    out = _pow(x, ctx["p"])
+    return out, (_pow_local(x, out, ctx),)
+
+
 POW = register(Rule(
     "pow", "{x}^{p}", lambda x, ctx: _pow(x, ctx["p"]),
     (Factor(_pow_symbol, local=_pow_local),),
     prepare=lambda p: {"p": check_finite(p, "the exponent of ** (a number)")},
-    doc="x ** p for a number p; the derivative p·x^(p−1) is 0 for p = 0."))
+    doc="x ** p for a number p; the derivative p·x^(p−1) is 0 for p = 0.", scalar=_pow_scalar))
 
 
 # --- matmul --------------------------------------------------------------------------------
@@ -303,12 +328,20 @@ def _relu_local(x: Any, out: Any, ctx: dict) -> Any:
     return np.where(x > 0, x.dtype.type(1), np.where(x == 0, x.dtype.type(s), x.dtype.type(0)))
 
 
+def _relu_scalar(x: float, ctx: dict) -> tuple:
+    if x > 0.0:
+        return x, _ONE
+    if x == 0.0:
+        return 0.0, (ctx["subgradient"],)
+    return (0.0 if x < 0.0 else x), _ZERO  # NaN passes through, with factor 0
+
+
 RELU = register(Rule(
     "relu", "relu({x})", _relu, (Factor("1[{x}>0]", local=_relu_local),),
     prepare=lambda subgradient=None: {"subgradient": relu_subgradient_or(subgradient)},
     kink=lambda x, ctx: _zeros(x),
     doc="max(x, 0). relu'(x) = 1 for x > 0, 0 for x < 0, and the recorded subgradient s "
-        "(default 0, as PyTorch, TensorFlow and JAX) at x == 0."))
+        "(default 0, as PyTorch, TensorFlow and JAX) at x == 0.", scalar=_relu_scalar))
 
 
 def _leaky_prepare(slope: float = 0.01, subgradient: float | None = None) -> dict:
@@ -333,12 +366,20 @@ def _leaky_local(x: Any, out: Any, ctx: dict) -> Any:
     return np.where(x == 0, x.dtype.type(s), d) if ctx["kinks"] and s != a else d
 
 
+def _leaky_scalar(x: float, ctx: dict) -> tuple:
+    if x > 0.0:
+        return x, _ONE
+    a = ctx["slope"]
+    return a * x, ((ctx["subgradient"] if x == 0.0 else a),)
+
+
 LEAKY_RELU = register(Rule(
     "leaky_relu", "leaky_relu({x})", _leaky,
     (Factor(lambda n, ctx: f"1 if {n['x']}>0 else {_fmt(ctx['slope'])}", local=_leaky_local),),
     prepare=_leaky_prepare, kink=lambda x, ctx: _zeros(x),
     doc="x for x > 0, slope·x otherwise; the derivative at 0 is the recorded subgradient "
-        "(default: the slope, as PyTorch), which must lie between the slope and 1."))
+        "(default: the slope, as PyTorch), which must lie between the slope and 1.",
+    scalar=_leaky_scalar))
 
 
 def _abs_local(x: Any, out: Any, ctx: dict) -> Any:
@@ -349,20 +390,49 @@ def _abs_local(x: Any, out: Any, ctx: dict) -> Any:
     return np.where(x == 0, x.dtype.type(s), d) if ctx["kinks"] and s else d
 
 
+def _abs_scalar(x: float, ctx: dict) -> tuple:
+    if x > 0.0:
+        return x, _ONE
+    if x < 0.0:
+        return -x, _MINUS_ONE
+    return abs(x), ((ctx["subgradient"] if x == 0.0 else x),)  # 0, or NaN
+
+
 ABS = register(Rule(
     "abs", "|{x}|", lambda x, ctx: abs(x), (Factor("sign({x})", local=_abs_local),),
     prepare=lambda subgradient=None: {"subgradient": 0.0 if subgradient is None else check_real(
         subgradient, "the abs subgradient (abs'(0))", -1.0, 1.0)},
     kink=lambda x, ctx: _zeros(x),
-    doc="|x|; abs'(0) is the recorded subgradient in [−1, 1] (default 0, as PyTorch)."))
+    doc="|x|; abs'(0) is the recorded subgradient in [−1, 1] (default 0, as PyTorch).",
+    scalar=_abs_scalar))
+
+
+def _tanh_scalar(x: float) -> tuple:
+    t = math.tanh(x)
+    return t, (1 - t * t,)
+
+
+def _sigmoid_scalar(x: float) -> tuple:
+    s = _sigmoid(x)
+    return s, (s * (1 - s),)
+
+
+def _exp_scalar(x: float) -> tuple:
+    e = _exp(x)
+    return e, (e,)
+
 
 TANH = register(Rule("tanh", "tanh({x})", _tanh,
-                     (Factor("1 − tanh²({x})", local=lambda x, out: 1 - out * out),)))
+                     (Factor("1 − tanh²({x})", local=lambda x, out: 1 - out * out),),
+                     scalar=_tanh_scalar))
 SIGMOID = register(Rule("sigmoid", "σ({x})", _sigmoid,
-                        (Factor("σ({x})·(1 − σ({x}))", local=lambda x, out: out * (1 - out)),)))
-EXP = register(Rule("exp", "exp({x})", _exp, (Factor("exp({x})", local=lambda x, out: out),)))
+                        (Factor("σ({x})·(1 − σ({x}))", local=lambda x, out: out * (1 - out)),),
+                        scalar=_sigmoid_scalar))
+EXP = register(Rule("exp", "exp({x})", _exp, (Factor("exp({x})", local=lambda x, out: out),),
+                    scalar=_exp_scalar))
 LOG = register(Rule("log", "log({x})", _log,
-                    (Factor("1/{x}", local=lambda x, out: _div(1.0, x)),)))
+                    (Factor("1/{x}", local=lambda x, out: _div(1.0, x)),),
+                    scalar=lambda x: (_log(x), (_div(1.0, x),))))
 
 
 # --- reductions and shape ops ----------------------------------------------------------------
@@ -379,29 +449,52 @@ def _reduce(f: Callable) -> Callable:
     def forward(x: Any, ctx: dict) -> Any:
         if type(x) is float and ctx["axis"] in (None, ()):
             return x
-        return f(x, axis=ctx["axis"], keepdims=ctx["keepdims"])
+        return f(np.asarray(x), axis=ctx["axis"], keepdims=ctx["keepdims"])
     return forward
+
+
+def _sum(x: np.ndarray, axis: Any, keepdims: bool) -> Any:
+    return np.add.reduce(x, axis=axis, keepdims=keepdims)  # np.sum, without its wrappers
+
+
+def _mean(x: np.ndarray, axis: Any, keepdims: bool) -> Any:
+    """np.mean (float16 summed in float32, as NumPy does), without its wrappers."""
+    half = x.dtype.char == "e"
+    s = np.add.reduce(x, axis=axis, keepdims=keepdims, dtype=np.float32 if half else None)
+    n = x.size if axis is None else math.prod(
+        x.shape[a] for a in (axis if isinstance(axis, tuple) else (axis,)))
+    s = s / n
+    return s.astype(np.float16) if half else s
 
 
 def _spread(g: Any, x: Any, ctx: dict) -> Any:
     """Send a reduced cotangent back over the reduced axes (the VJP of sum)."""
     if type(x) is float:
         return g
-    if ctx["axis"] is not None and not ctx["keepdims"]:
-        g = np.expand_dims(g, ctx["axis"])
-    return np.broadcast_to(g, x.shape)
+    g = np.asarray(g)
+    axis = ctx["axis"]
+    if axis is not None and not ctx["keepdims"]:
+        kept = list(x.shape)
+        for a in axis if isinstance(axis, tuple) else (axis,):
+            kept[a] = 1
+        g = g.reshape(kept)
+    out = np.empty(x.shape, g.dtype)  # a fresh array (a broadcast view costs more to make)
+    np.copyto(out, g)
+    return out
 
 
 def _count(x: Any, out: Any) -> int:
-    return max(1, np.size(x) // max(1, np.size(out)))
+    if type(x) is float or type(out) is not np.ndarray:
+        return max(1, np.size(x) // max(1, np.size(out)))
+    return max(1, x.size // max(1, out.size))
 
 
 SUM = register(Rule(
-    "sum", "Σ {x}", _reduce(np.sum),
+    "sum", "Σ {x}", _reduce(_sum),
     (Factor("1", vjp=lambda g, x, out, ctx: _spread(g, x, ctx), shown=lambda x, out, ctx: 1.0),),
     prepare=_axis_prepare))
 MEAN = register(Rule(
-    "mean", "mean({x})", _reduce(np.mean),
+    "mean", "mean({x})", _reduce(_mean),
     (Factor("1/n", vjp=lambda g, x, out, ctx: _spread(g / _count(x, out), x, ctx),
             shown=lambda x, out, ctx: 1.0 / _count(x, out)),),
     prepare=_axis_prepare))
@@ -496,7 +589,17 @@ def _clipped_log(p: Any) -> Any:
 
 
 def _bce(p: Any, t: Any) -> Any:
-    return -(t * _clipped_log(p) + (1 - t) * _clipped_log(1 - p))
+    if not (type(p) is np.ndarray and type(t) is np.ndarray and p.ndim and p.shape == t.shape
+            and p.dtype == t.dtype):  # else the formula as written (0-d results are scalars)
+        return -(t * _clipped_log(p) + (1 - t) * _clipped_log(1 - p))
+    with np.errstate(divide="ignore"):  # log 0 = −inf, then clipped
+        lp, lq = np.log(p), np.log(1 - p)
+    np.maximum(lp, -100, out=lp)
+    np.maximum(lq, -100, out=lq)
+    lp *= t
+    lq *= 1 - t
+    lp += lq
+    return np.negative(lp, out=lp)
 
 
 def _bce_local_p(p: Any, t: Any, out: Any) -> Any:

@@ -24,6 +24,8 @@ def as_data(x: object, what: str = "data") -> Data:
     """
     if type(x) is float:
         return x
+    if type(x) is np.ndarray and x.dtype.char in "efd":  # float16/32/64: the common case
+        return x
     if isinstance(x, bool | np.bool_):
         raise TypeError(f"{what} must be a real number or array of them, got a bool ({x!r})")
     if isinstance(x, np.ndarray | np.generic):
@@ -67,14 +69,14 @@ def fit(g: Data, like: Data) -> Data:
     """
     if type(like) is float:
         return g if type(g) is float else float(np.sum(g))
-    if type(g) is float or g.shape != like.shape:
+    if type(g) is not np.ndarray or g.shape != like.shape:
         g = np.asarray(g)
         if g.ndim > like.ndim:
-            g = g.sum(axis=tuple(range(g.ndim - like.ndim)))
+            g = np.add.reduce(g, axis=tuple(range(g.ndim - like.ndim)))
         if g.ndim == like.ndim:
             axes = tuple(i for i, n in enumerate(like.shape) if n == 1 and g.shape[i] != 1)
             if axes:
-                g = g.sum(axis=axes, keepdims=True)
+                g = np.add.reduce(g, axis=axes, keepdims=True)
         if g.shape != like.shape:  # a constant factor times a smaller cotangent
             g = np.broadcast_to(g, like.shape)
     if g.dtype != like.dtype:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import itertools
 import operator
+import threading
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
@@ -22,6 +23,53 @@ from .shapes import as_data, fit, shape_of, summary
 _new = object.__new__
 _next_seq = itertools.count().__next__  # creation order; atomic under the GIL
 _seq = operator.attrgetter("_seq")
+
+
+def _arithmetic(rule: Rule, name: str) -> tuple[Callable, Callable]:
+    """``Value.__op__`` and ``__rop__`` for an operator's rule (two inputs, no parameters).
+
+    The hot path of scalar code, so a node with float inputs is built right here: the rule
+    gives its output and factor values (shared constants, or ``rule.scalar`` in one call).
+    """
+    forward, consts, scalar = rule.forward, rule.consts, rule.scalar
+    if consts is None and scalar is None:
+        raise TypeError(f"the rule {rule.name!r} has no scalar form for an operator")
+    what = f"an input of {rule.name}"
+
+    def op(self: Value, other: Any) -> Value:
+        x = self.data
+        if type(other) is Value:
+            y = other.data
+        else:
+            other = y = other if type(other) is float else as_data(other, what)  # a constant
+        if consts is not None:
+            out = forward(x, y)
+            if type(out) is not float:  # float op float is a float; anything else a tensor
+                return _node(out if type(out) is np.ndarray else np.asarray(out), (self, other),
+                             rule, None, None)
+            local = consts
+        elif type(x) is float and type(y) is float:
+            out, local = scalar(x, y)
+        else:
+            return _make(rule, (self, other), (x, y), None)
+        node = _new(Value)
+        node.data = out
+        node._grad = None
+        node._prev = (self, other)
+        node._op = rule
+        node._ctx = None
+        node._local = local
+        node._seq = _next_seq()
+        node.label = ""
+        return node
+
+    def rop(self: Value, other: Any) -> Value:  # other ⊙ self, other a constant
+        x = other if type(other) is float else as_data(other, what)
+        return _build(rule, (x, self), None)
+
+    op.__name__, rop.__name__ = name, name.replace("__", "__r", 1)
+    op.__qualname__, rop.__qualname__ = f"Value.{op.__name__}", f"Value.{rop.__name__}"
+    return op, rop
 
 
 class Value:
@@ -131,14 +179,10 @@ class Value:
 
     # --- recorded ops -----------------------------------------------------------------------
 
-    def __add__(self, other: Any) -> Value: return _binary(ops.ADD, self, other)
-    def __radd__(self, other: Any) -> Value: return _binary(ops.ADD, other, self)
-    def __sub__(self, other: Any) -> Value: return _binary(ops.SUB, self, other)
-    def __rsub__(self, other: Any) -> Value: return _binary(ops.SUB, other, self)
-    def __mul__(self, other: Any) -> Value: return _binary(ops.MUL, self, other)
-    def __rmul__(self, other: Any) -> Value: return _binary(ops.MUL, other, self)
-    def __truediv__(self, other: Any) -> Value: return _binary(ops.DIV, self, other)
-    def __rtruediv__(self, other: Any) -> Value: return _binary(ops.DIV, other, self)
+    __add__, __radd__ = _arithmetic(ops.ADD, "__add__")
+    __sub__, __rsub__ = _arithmetic(ops.SUB, "__sub__")
+    __mul__, __rmul__ = _arithmetic(ops.MUL, "__mul__")
+    __truediv__, __rtruediv__ = _arithmetic(ops.DIV, "__truediv__")
     def __matmul__(self, other: Any) -> Value: return apply(ops.MATMUL, self, other)
     def __rmatmul__(self, other: Any) -> Value: return apply(ops.MATMUL, other, self)
     def __neg__(self) -> Value: return _build(ops.NEG, (self,), None)
@@ -247,70 +291,49 @@ def apply(rule: Rule, *args: Any, **params: Any) -> Value:
 def _build(rule: Rule, args: tuple, ctx: dict | None) -> Value:
     if len(args) != len(rule.factors):
         raise TypeError(f"{rule.name} takes {len(rule.factors)} input(s), got {len(args)}")
-    if len(args) == 1:  # activations: the other hot path
+    if len(args) == 1:  # activations, reductions, shape ops
         a = args[0]
-        if a.__class__ is Value:
+        if type(a) is Value:
             x = a.data
         else:
-            a = x = as_data(a, f"the input of {rule.name}")
-        out = rule.forward(x) if ctx is None else rule.forward(x, ctx)
-        if ctx is not None and rule.kink is not None:
-            ctx["kinks"] = rule.kink(x, ctx)
-        if out.__class__ is float or (x.__class__ is float and np.ndim(out) == 0):
-            out = float(out)
-            local = rule.consts or (rule.scalar_fns[0](x, out) if ctx is None else
-                                    rule.scalar_fns[0](x, out, ctx),)
-            return _node(out, (a,), rule, ctx, local)
-        return _node(np.asarray(out), (a,), rule, ctx, None)
-    xs, prev, scalar = [], [], True
-    for a in args:
-        if a.__class__ is Value:
-            d = a.data
-        else:
-            a = d = as_data(a, f"an input of {rule.name}")  # a constant
-        if d.__class__ is not float:
-            scalar = False
-        xs.append(d)
-        prev.append(a)
+            a = x = as_data(a, f"the input of {rule.name}")  # a constant
+        prev, xs, scalar = (a,), (x,), type(x) is float
+    else:
+        prev, xs, scalar = [], [], True
+        for a in args:
+            if type(a) is Value:
+                x = a.data
+            else:
+                a = x = as_data(a, f"an input of {rule.name}")
+            if type(x) is not float:
+                scalar = False
+            prev.append(a)
+            xs.append(x)
+        prev, xs = tuple(prev), tuple(xs)
+    if not (scalar and (rule.scalar is not None or rule.consts is not None)):
+        return _make(rule, prev, xs, ctx, scalar)
+    if ctx is None:  # the scalar fast path
+        out, local = rule.scalar(*xs) if rule.consts is None else (rule.forward(*xs), rule.consts)
+    else:
+        out, local = rule.scalar(*xs, ctx)
+        if rule.kink is not None:
+            ctx["kinks"] = rule.kink(*xs, ctx)
+    return _node(out, prev, rule, ctx, local)
+
+
+def _make(rule: Rule, prev: tuple, xs: tuple, ctx: dict | None, scalar: bool = False) -> Value:
+    """The node for any inputs: tensors, and float inputs of rules without a scalar form."""
     out = rule.forward(*xs) if ctx is None else rule.forward(*xs, ctx)
     if ctx is not None and rule.kink is not None:
         ctx["kinks"] = rule.kink(*xs, ctx)
-    if not (scalar and np.ndim(out) == 0):
-        return _node(np.asarray(out), tuple(prev), rule, ctx, None)
-    out = float(out)
-    return _node(out, tuple(prev), rule, ctx,
-                 rule.scalar_factors((*xs, out) if ctx is None else (*xs, out, ctx)))
-
-
-def _binary(rule: Rule, a: Any, b: Any) -> Value:
-    """apply() for the arithmetic operators (two inputs, no parameters): the hot path."""
-    if a.__class__ is Value:
-        x = a.data
-    else:
-        a = x = as_data(a, f"an input of {rule.name}")
-    if b.__class__ is Value:
-        y = b.data
-    else:
-        b = y = as_data(b, f"an input of {rule.name}")
-    out = rule.forward(x, y)
-    node = _new(Value)
-    if out.__class__ is float:
-        local = rule.consts
-        if local is None:
-            fx, fy = rule.scalar_fns
-            local = (fx(x, y, out), fy(x, y, out))
-        node.data = out
+    if scalar and np.ndim(out) == 0:
+        out = float(out)
+        local = rule.scalar_factors((*xs, out) if ctx is None else (*xs, out, ctx))
     else:
         local = None
-        node.data = np.asarray(out)
-    node._grad = None
-    node._prev = (a, b)
-    node._op = rule
-    node._ctx = None
-    node._local = local
-    node._seq = _next_seq()
-    node.label = ""
-    return node
+        if type(out) is not np.ndarray:
+            out = np.asarray(out)
+    return _node(out, prev, rule, ctx, local)
 
 
 def _node(out: Any, prev: tuple, rule: Rule, ctx: dict | None, local: tuple | None) -> Value:
@@ -328,8 +351,16 @@ def _node(out: Any, prev: tuple, rule: Rule, ctx: dict | None, local: tuple | No
 
 def local_args(node: Value) -> tuple:
     """What the node's factor functions take: the inputs' data, the output, [the ctx]."""
-    xs = tuple(p.data if p.__class__ is Value else p for p in node._prev)
-    return (*xs, node.data) if node._ctx is None else (*xs, node.data, node._ctx)
+    prev, out, ctx = node._prev, node.data, node._ctx
+    if len(prev) == 1:  # unrolled: the common cases
+        x = prev[0]
+        x = x.data if type(x) is Value else x
+        return (x, out) if ctx is None else (x, out, ctx)
+    xs = [p.data if type(p) is Value else p for p in prev]
+    xs.append(out)
+    if ctx is not None:
+        xs.append(ctx)
+    return tuple(xs)
 
 
 def toposort(root: Value) -> list[Value]:
@@ -338,57 +369,89 @@ def toposort(root: Value) -> list[Value]:
     A node is always created after its inputs, so newest-first is a topological order.
     """
     seen = {root}
-    stack = [root]
-    push, pop, add = stack.append, stack.pop, seen.add
-    while stack:
-        for p in pop()._prev:
-            if p.__class__ is Value and p not in seen:
+    nodes = [root]
+    push, add = nodes.append, seen.add
+    for node in nodes:  # grows as it goes: every node is visited once
+        for p in node._prev:
+            if type(p) is Value and p not in seen:
                 add(p)
                 push(p)
-    return sorted(seen, key=_seq, reverse=True)
+    nodes.sort(key=_seq, reverse=True)
+    return nodes
+
+
+_sweeping = threading.RLock()  # one sweep at a time: they write the nodes' _grad slots
 
 
 def _backward(root: Value, seed: Any) -> None:
-    cot = {root: seed}  # this sweep's cotangents dL/dnode; final once a node is reached
-    get = cot.get
-    for node in toposort(root):
-        g = cot[node]
+    # While the sweep runs, each node's _grad slot holds its cotangent dL/dnode (reading and
+    # adding on the node itself is what makes the sweep fast). Whatever .grad held before is
+    # set aside in `kept` and added back at the end, so every node ends with old .grad +
+    # dL/dnode, as if the sweep had kept a table of its own; if the sweep fails, every
+    # node gets its old .grad back. `start` is this sweep's "no cotangent yet": −0.0,
+    # since −0.0 + g is g bit for bit, and a fresh object, so nested sweeps don't mix.
+    start = float("-0.0")
+    with _sweeping:
+        kept: dict = {}
+        order = [root]
+        try:
+            if root._grad is not None:
+                kept[root] = root._grad
+            root._grad = seed
+            _reach(order, start, kept)
+            order.sort(key=_seq, reverse=True)
+            _sweep(order, start)
+        except BaseException:
+            for node in order:
+                node._grad = kept.get(node)
+            raise
+        for node, old in kept.items():
+            node._grad = old + node._grad
+
+
+def _reach(order: list, start: float, kept: dict) -> None:
+    """Append every Value that ``order[0]`` depends on, set to ``start`` (old .grad kept)."""
+    push = order.append
+    for node in order:  # grows as it goes: every node is visited once
+        for p in node._prev:
+            if type(p) is Value:
+                old = p._grad
+                if old is not start:
+                    if old is not None:
+                        kept[p] = old
+                    p._grad = start
+                    push(p)
+
+
+def _sweep(order: list, start: float) -> None:
+    """Newest first, each node's cotangent is final when reached: pass it to its inputs."""
+    handed: set[int] = set()  # arrays given to a node's .grad: never shared, never a view
+    for node in order:
+        g = node._grad
         local = node._local
         if local is not None:  # scalar node: its factor values were stored when it was built
             prev = node._prev
             if len(prev) == 2:  # the arithmetic operators, unrolled (the hot path)
                 a, b = prev
-                da, db = local
-                if a.__class__ is Value:
-                    old = get(a)
-                    cot[a] = g * da if old is None else old + g * da
-                if b.__class__ is Value:
-                    old = get(b)
-                    cot[b] = g * db if old is None else old + g * db
+                if type(a) is Value:
+                    a._grad += g * local[0]
+                if type(b) is Value:
+                    b._grad += g * local[1]
             else:
                 for p, d in zip(prev, local):
-                    if p.__class__ is Value:
-                        old = get(p)
-                        cot[p] = g * d if old is None else old + g * d
-        elif node._op is not None:
-            args = local_args(node)
-            for p, factor in zip(node._prev, node._op.factors):
-                if p.__class__ is Value:
-                    gp = fit(factor.chain(g, args), p.data)
-                    old = get(p)
-                    cot[p] = gp if old is None else old + gp
-    handed: set[int] = set()  # arrays given to a node's .grad: never shared, never a view
-    for node, g in cot.items():  # .grad changes only after the sweep
-        old = node._grad
-        if old is not None:
-            node._grad = old + g
-        elif g.__class__ is float:
-            node._grad = g
-        else:
+                    if type(p) is Value:
+                        p._grad += g * d
+        elif type(g) is not float:  # a tensor
             if g.base is not None or id(g) in handed:
-                g = g.copy()
+                node._grad = g = g.copy()
             handed.add(id(g))
-            node._grad = g
+            if node._op is not None:
+                args = local_args(node)
+                for p, factor in zip(node._prev, node._op.factors):
+                    if type(p) is Value:
+                        gp = fit(factor.chain(g, args), p.data)
+                        old = p._grad
+                        p._grad = gp if old is start else old + gp
 
 
 # --- the same ops as functions --------------------------------------------------------------
