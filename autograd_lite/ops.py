@@ -204,9 +204,8 @@ def _sigmoid(x: Any) -> Any:
     np.negative(e, out=e)
     np.exp(e, out=e)  # exp(−|x|) never overflows
     d = e + 1
-    out = np.divide(1, d)  # 1/(1 + e) for x >= 0 ...
-    np.divide(e, d, out=out, where=x < 0)  # ... e/(1 + e) for x < 0, as for floats
-    return out
+    np.copyto(e, 1, where=x >= 0)  # 1/(1 + e) for x >= 0, e/(1 + e) below, as for floats
+    return np.divide(e, d, out=e)
 
 
 def _zeros(x: Any) -> int:

@@ -30,10 +30,9 @@ def _arithmetic(rule: Rule, name: str) -> tuple[Callable, Callable]:
 
     The hot path of scalar code, so a node with float inputs is built right here: the rule
     gives its output and factor values (shared constants, or ``rule.scalar`` in one call).
+    Anything else (tensors, a rule without a scalar form such as matmul) goes to _make.
     """
     forward, consts, scalar = rule.forward, rule.consts, rule.scalar
-    if consts is None and scalar is None:
-        raise TypeError(f"the rule {rule.name!r} has no scalar form for an operator")
     what = f"an input of {rule.name}"
 
     def op(self: Value, other: Any) -> Value:
@@ -48,10 +47,10 @@ def _arithmetic(rule: Rule, name: str) -> tuple[Callable, Callable]:
                 return _node(out if type(out) is np.ndarray else np.asarray(out), (self, other),
                              rule, None, None)
             local = consts
-        elif type(x) is float and type(y) is float:
+        elif scalar is not None and type(x) is float and type(y) is float:
             out, local = scalar(x, y)
         else:
-            return _make(rule, (self, other), (x, y), None)
+            return _make(rule, (self, other), (x, y), None, type(x) is float and type(y) is float)
         node = _new(Value)
         node.data = out
         node._grad = None
@@ -65,7 +64,10 @@ def _arithmetic(rule: Rule, name: str) -> tuple[Callable, Callable]:
 
     def rop(self: Value, other: Any) -> Value:  # other ⊙ self, other a constant
         x = other if type(other) is float else as_data(other, what)
-        return _build(rule, (x, self), None)
+        y = self.data
+        if type(x) is float and type(y) is float:
+            return _build(rule, (x, self), None)
+        return _make(rule, (x, self), (x, y), None)
 
     op.__name__, rop.__name__ = name, name.replace("__", "__r", 1)
     op.__qualname__, rop.__qualname__ = f"Value.{op.__name__}", f"Value.{rop.__name__}"
@@ -183,8 +185,7 @@ class Value:
     __sub__, __rsub__ = _arithmetic(ops.SUB, "__sub__")
     __mul__, __rmul__ = _arithmetic(ops.MUL, "__mul__")
     __truediv__, __rtruediv__ = _arithmetic(ops.DIV, "__truediv__")
-    def __matmul__(self, other: Any) -> Value: return apply(ops.MATMUL, self, other)
-    def __rmatmul__(self, other: Any) -> Value: return apply(ops.MATMUL, other, self)
+    __matmul__, __rmatmul__ = _arithmetic(ops.MATMUL, "__matmul__")
     def __neg__(self) -> Value: return _build(ops.NEG, (self,), None)
     def __pos__(self) -> Value: return self
     def __abs__(self) -> Value: return self.abs()
@@ -333,7 +334,16 @@ def _make(rule: Rule, prev: tuple, xs: tuple, ctx: dict | None, scalar: bool = F
         local = None
         if type(out) is not np.ndarray:
             out = np.asarray(out)
-    return _node(out, prev, rule, ctx, local)
+    node = _new(Value)
+    node.data = out
+    node._grad = None
+    node._prev = prev
+    node._op = rule
+    node._ctx = ctx
+    node._local = local
+    node._seq = _next_seq()
+    node.label = ""
+    return node
 
 
 def _node(out: Any, prev: tuple, rule: Rule, ctx: dict | None, local: tuple | None) -> Value:

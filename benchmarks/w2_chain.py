@@ -1,0 +1,200 @@
+"""W2: a long chain x → x·1.0001 + 0.0001, N times, then backward.
+
+Each chain step records two ops (a mul and an add). Times cover building the chain, the
+backward pass and dropping the last reference to the graph (for autograd_lite that frees
+it; micrograd's graph is cyclic garbage, collected untimed before the next call), with
+Python's default garbage collector on. Memory is measured with ``tracemalloc``.
+"""
+
+from __future__ import annotations
+
+import gc
+import sys
+import tracemalloc
+
+from autograd_lite import Value
+
+from .harness import (
+    Config,
+    CrossCheckError,
+    Result,
+    Section,
+    Target,
+    close,
+    fmt_ratio,
+    fmt_time,
+    interleave,
+    median,
+    now,
+)
+
+A, B = 1.0001, 0.0001
+
+
+def ag_chain(n: int) -> float:
+    x = Value(1.0)
+    y = x
+    for _ in range(n):
+        y = y * A + B
+    y.backward()
+    del y
+    return x.grad
+
+
+def micrograd_chain(n: int) -> float:
+    from micrograd.engine import Value as MicroValue
+    x = MicroValue(1.0)
+    y = x
+    for _ in range(n):
+        y = y * A + B
+    y.backward()
+    del y
+    return x.grad
+
+
+class deep_recursion:  # noqa: N801 -- used as a context manager
+    """micrograd's backward recurses once per node: lift the limit while it runs."""
+
+    def __init__(self, n: int) -> None:
+        self.limit = 4 * n + 1000
+
+    def __enter__(self) -> None:
+        self.old = sys.getrecursionlimit()
+        sys.setrecursionlimit(max(self.old, self.limit))
+
+    def __exit__(self, *exc: object) -> None:
+        sys.setrecursionlimit(self.old)
+
+
+def timed_chains(chain, n: int, reps: int) -> float:  # noqa: ANN001
+    """Seconds per op: ``reps`` chains of ``n`` steps (2n ops each), after a collection."""
+    gc.collect()
+    with deep_recursion(n):
+        t0 = now()
+        for _ in range(reps):
+            chain(n)
+        dt = now() - t0
+    return dt / (reps * 2 * n)
+
+
+def memory(chain_builder, n: int) -> dict[str, float]:  # noqa: ANN001
+    """Bytes (tracemalloc) held by the graph once built, at the peak of backward and after it."""
+    gc.collect()
+    was = gc.isenabled()
+    gc.disable()  # micrograd's graph must not be collected half-way
+    tracemalloc.start()
+    try:
+        base = tracemalloc.get_traced_memory()[0]
+        x, y = chain_builder(n)
+        built = tracemalloc.get_traced_memory()[0] - base
+        tracemalloc.reset_peak()
+        with deep_recursion(n):
+            y.backward()
+        current, peak = tracemalloc.get_traced_memory()
+        del x, y
+    finally:
+        tracemalloc.stop()
+        if was:
+            gc.enable()
+        gc.collect()
+    return {"built": built, "peak": peak - base, "after": current - base}
+
+
+def build_ag(n: int) -> tuple:
+    x = Value(1.0)
+    y = x
+    for _ in range(n):
+        y = y * A + B
+    return x, y
+
+
+def build_micrograd(n: int) -> tuple:
+    from micrograd.engine import Value as MicroValue
+    x = MicroValue(1.0)
+    y = x
+    for _ in range(n):
+        y = y * A + B
+    return x, y
+
+
+def micrograd_fails_at_default_limit(n: int = 500) -> str:
+    x, y = build_micrograd(n)
+    try:
+        y.backward()
+    except RecursionError:
+        return f"RecursionError at N = {n} (default recursion limit {sys.getrecursionlimit()})"
+    return f"works at N = {n} with the default recursion limit"
+
+
+def run(cfg: Config) -> Result:
+    res = Result("W2")
+    try:
+        import micrograd  # noqa: F401
+        has_mg = True
+    except ImportError:
+        has_mg = False
+        res.skipped.append("W2: micrograd is not installed; its rows are skipped")
+
+    # cross-check: the derivative of the chain is A^N
+    n_check = 1000
+    want = A ** n_check
+    got = {"autograd_lite": ag_chain(n_check)}
+    if has_mg:
+        with deep_recursion(n_check):
+            got["micrograd"] = micrograd_chain(n_check)
+    for name, g in got.items():
+        if not close(g, want, 1e-9):
+            raise CrossCheckError(f"W2: {name} gives dy/dx = {g!r}, want {want!r}")
+    res.checks.append(f"W2 cross-check: {', '.join(got)} give dy/dx = 1.0001^{n_check} "
+                      f"= {want:.9g} for N = {n_check}")
+
+    sizes = (1_000, 10_000) if cfg.quick else (1_000, 10_000, 100_000, 1_000_000)
+    mg_sizes = (1_000,) if cfg.quick else (1_000, 10_000)
+    per_op: dict[int, dict[str, list[float]]] = {}
+    for n in sizes:
+        reps = max(1, (20_000 if cfg.quick else 200_000) // n)
+        rounds = 1 if cfg.quick else (cfg.rounds if n < 1_000_000 else min(cfg.rounds, 3))
+        fns = {"autograd_lite": lambda n=n, r=reps: timed_chains(ag_chain, n, r)}
+        if has_mg and n in mg_sizes:
+            fns["micrograd"] = lambda n=n, r=reps: timed_chains(micrograd_chain, n, r)
+        per_op[n] = interleave(fns, rounds)
+
+    sec = Section("W2 — chain x → x·1.0001 + 0.0001, N steps (2N ops), build + backward",
+                  ["N", "engine", "per op", "per chain step", "× micrograd", "total"])
+    for n, by_engine in per_op.items():
+        for name, t in by_engine.items():
+            m = median(t)
+            ratio = fmt_ratio(t, by_engine["micrograd"]) if "micrograd" in by_engine else "—"
+            sec.rows.append([f"{n:,}", name, fmt_time(m), fmt_time(2 * m), ratio,
+                             fmt_time(2 * n * m)])
+    if has_mg:
+        sec.notes.append("micrograd: " + micrograd_fails_at_default_limit()
+                         + "; its rows here ran with the limit raised to 4N + 1000.")
+    ag_times = {n: median(by["autograd_lite"]) for n, by in per_op.items()}
+    spread = max(ag_times.values()) / min(ag_times.values())
+    sec.notes.append(f"autograd_lite time per op, slowest N over fastest N: {spread:.3g}×.")
+    res.sections.append(sec)
+
+    n_mem = 10_000 if cfg.quick else 100_000
+    mem = {"autograd_lite": (n_mem, memory(build_ag, n_mem))}
+    if has_mg:
+        mem["micrograd"] = (min(n_mem, 10_000), memory(build_micrograd, min(n_mem, 10_000)))
+    msec = Section("W2 — memory of the chain (tracemalloc), bytes per op (per chain step)",
+                   ["engine", "N", "graph built", "peak during backward", "after backward"])
+    for name, (n, m) in mem.items():
+        msec.rows.append([name, f"{n:,}"] + [f"{m[k] / (2 * n):.0f} ({m[k] / n:.0f})"
+                                            for k in ("built", "peak", "after")])
+    msec.notes.append("'after backward': the graph still referenced, every node holding its "
+                      "gradient; 'peak': the graph plus backward's working memory.")
+    res.sections.append(msec)
+
+    res.targets.append(Target("W2", f"N = {max(sizes):,} chain works; time per op, slowest "
+                              f"N over fastest ({min(sizes):,} to {max(sizes):,})",
+                              f"{spread:.3g}×", "≤ 1.5×", spread <= 1.5))
+    after = mem["autograd_lite"][1]["after"] / (2 * n_mem)
+    peak = mem["autograd_lite"][1]["peak"] / (2 * n_mem)
+    res.targets.append(Target("W2", "bytes per op, graph with gradients after backward",
+                              f"{after:.0f} B", "≤ 300 B", after <= 300))
+    res.targets.append(Target("W2", "bytes per op, peak during backward",
+                              f"{peak:.0f} B", "≤ 300 B", peak <= 300))
+    return res
