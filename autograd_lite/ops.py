@@ -210,7 +210,7 @@ def _sigmoid(x: Any) -> Any:
 
 def _zeros(x: Any) -> int:
     """How many entries of x are exactly 0 (−0.0 included): the kink count."""
-    return int(x == 0.0) if type(x) is float else int(x.size - np.count_nonzero(x))
+    return int(x == 0.0) if type(x) is float else int(np.count_nonzero(x == 0))
 
 
 # Factor values the scalar fast path shares between nodes instead of allocating them.
@@ -632,21 +632,25 @@ def _ce_prepare(labels: np.ndarray) -> dict:
 
 
 def _log_softmax(z: np.ndarray) -> np.ndarray:
-    m = np.max(z, axis=-1, keepdims=True)
-    return z - (m + np.log(np.sum(np.exp(z - m), axis=-1, keepdims=True)))
+    m = np.maximum.reduce(z, axis=-1, keepdims=True)  # np.max and np.sum, without wrappers
+    return z - (m + np.log(np.add.reduce(np.exp(z - m), axis=-1, keepdims=True)))
+
+
+def _picked(labels: np.ndarray) -> tuple:
+    """The index of each sample's label in (..., C) scores: score[_picked(labels)]."""
+    if labels.ndim == 1:
+        return np.arange(labels.shape[0]), labels
+    return (*np.indices(labels.shape, sparse=True), labels)
 
 
 def _ce(z: Any, ctx: dict) -> Any:
-    labels = ctx["labels"]
-    picked = np.take_along_axis(_log_softmax(z), labels[..., None], axis=-1)[..., 0]
-    return -picked
+    return -_log_softmax(z)[_picked(ctx["labels"])]
 
 
 def _ce_vjp(g: Any, z: Any, out: Any, ctx: dict) -> Any:
     p = np.exp(_log_softmax(z))
-    np.put_along_axis(p, ctx["labels"][..., None],
-                      np.take_along_axis(p, ctx["labels"][..., None], axis=-1) - 1, axis=-1)
-    return p * np.expand_dims(g, -1)
+    p[_picked(ctx["labels"])] -= 1
+    return p * np.asarray(g)[..., None]
 
 
 CROSS_ENTROPY = register(Rule(
