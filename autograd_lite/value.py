@@ -29,8 +29,9 @@ def _arithmetic(rule: Rule, name: str) -> tuple[Callable, Callable]:
     """``Value.__op__`` and ``__rop__`` for an operator's rule (two inputs, no parameters).
 
     The hot path of scalar code, so a node with float inputs is built right here: the rule
-    gives its output and factor values (shared constants, or ``rule.scalar`` in one call).
-    Anything else (tensors, a rule without a scalar form such as matmul) goes to _make.
+    gives its output and factor values (``rule.scalar`` in one call, or its forward and
+    shared constant factors). A float output of a rule without a scalar form (matmul)
+    cannot happen: its forward raises for floats.
     """
     forward, consts, scalar = rule.forward, rule.consts, rule.scalar
     what = f"an input of {rule.name}"
@@ -41,16 +42,16 @@ def _arithmetic(rule: Rule, name: str) -> tuple[Callable, Callable]:
             y = other.data
         else:
             other = y = other if type(other) is float else as_data(other, what)  # a constant
-        if consts is not None:
+        if scalar is not None:
+            if type(x) is not float or type(y) is not float:
+                return _make(rule, (self, other), (x, y), None)
+            out, local = scalar(x, y)
+        else:
             out = forward(x, y)
             if type(out) is not float:  # float op float is a float; anything else a tensor
                 return _node(out if type(out) is np.ndarray else np.asarray(out), (self, other),
                              rule, None, None)
             local = consts
-        elif scalar is not None and type(x) is float and type(y) is float:
-            out, local = scalar(x, y)
-        else:
-            return _make(rule, (self, other), (x, y), None, type(x) is float and type(y) is float)
         node = _new(Value)
         node.data = out
         node._grad = None
@@ -390,7 +391,8 @@ def toposort(root: Value) -> list[Value]:
     return nodes
 
 
-_sweeping = threading.RLock()  # one sweep at a time: they write the nodes' _grad slots
+_sweeping = threading.RLock()  # one sweep at a time: it uses the nodes' _grad slots
+_running: list = []  # while a sweep runs: its nodes and the additions other sweeps owe them
 
 
 def _backward(root: Value, seed: Any) -> None:
@@ -399,11 +401,14 @@ def _backward(root: Value, seed: Any) -> None:
     # set aside in `kept` and added back at the end, so every node ends with old .grad +
     # dL/dnode, as if the sweep had kept a table of its own; if the sweep fails, every
     # node gets its old .grad back. `start` is this sweep's "no cotangent yet": −0.0,
-    # since −0.0 + g is g bit for bit, and a fresh object, so nested sweeps don't mix.
-    start = float("-0.0")
+    # since −0.0 + g is g bit for bit, and a fresh object, never left in a slot after it.
     with _sweeping:
+        if _running:  # backward called by a custom op's backward: a sweep of its own
+            return _backward_inside(root, seed)
+        start = float("-0.0")
         kept: dict = {}
-        order = [root]
+        order, owed = [root], {}
+        _running.append((order, owed))
         try:
             if root._grad is not None:
                 kept[root] = root._grad
@@ -415,8 +420,16 @@ def _backward(root: Value, seed: Any) -> None:
             for node in order:
                 node._grad = kept.get(node)
             raise
-        for node, old in kept.items():
-            node._grad = old + node._grad
+        else:
+            for node, old in kept.items():
+                node._grad = old + node._grad
+        finally:
+            _running.clear()
+            for node, g in owed.items():
+                if node._grad is not None:
+                    node._grad = node._grad + g
+                else:
+                    node._grad = g if type(g) is float else _own(g, set())
 
 
 def _reach(order: list, start: float, kept: dict) -> None:
@@ -452,9 +465,7 @@ def _sweep(order: list, start: float) -> None:
                     if type(p) is Value:
                         p._grad += g * d
         elif type(g) is not float:  # a tensor
-            if g.base is not None or id(g) in handed:
-                node._grad = g = g.copy()
-            handed.add(id(g))
+            node._grad = g = _own(g, handed)
             if node._op is not None:
                 args = local_args(node)
                 for p, factor in zip(node._prev, node._op.factors):
@@ -462,6 +473,40 @@ def _sweep(order: list, start: float) -> None:
                         gp = fit(factor.chain(g, args), p.data)
                         old = p._grad
                         p._grad = gp if old is start else old + gp
+
+
+def _own(g: np.ndarray, handed: set) -> np.ndarray:
+    """``g`` as an array a node's .grad may keep: not a view, not given to another node."""
+    if g.base is not None or id(g) in handed:
+        g = g.copy()
+    handed.add(id(g))
+    return g
+
+
+def _backward_inside(root: Value, seed: Any) -> None:
+    """A sweep that starts while another runs: cotangents in a dict of its own. Nodes of the
+    running sweep are owed their part, added when it ends; the others get it now."""
+    cot = {root: seed}
+    for node in toposort(root):
+        g = cot[node]
+        if node._op is None:
+            continue
+        local = node._local
+        args = local_args(node) if local is None else None
+        for i, p in enumerate(node._prev):
+            if type(p) is Value:
+                gp = g * local[i] if args is None else fit(node._op.factors[i].chain(g, args),
+                                                          p.data)
+                old = cot.get(p)
+                cot[p] = gp if old is None else old + gp
+    order, owed = _running[0]
+    running, handed = set(order), set()
+    for node, g in cot.items():
+        if node in running:
+            owed[node] = g if node not in owed else owed[node] + g
+        else:
+            g = g if type(g) is float else _own(g, handed)
+            node._grad = g if node._grad is None else node._grad + g
 
 
 # --- the same ops as functions --------------------------------------------------------------

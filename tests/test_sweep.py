@@ -1,0 +1,103 @@
+"""The fast paths keep the table's meaning: fused scalar forms, and the backward sweep that
+keeps each cotangent on its node while it runs (failures, nesting, threads)."""
+
+import math
+import threading
+
+import numpy as np
+import pytest
+
+import autograd_lite as ag
+from autograd_lite import Value, ops
+from autograd_lite.value import toposort
+
+POINTS = [-2.5, -1.0, -0.3, -0.0, 0.0, 0.4, 1.0, 3.0, math.inf, -math.inf, math.nan]
+PARAMS = {"pow": [{"p": p} for p in (0.0, 1.0, 2.0, 3.0, 0.5, -1.0, -2.5)],
+          "relu": [{"subgradient": s} for s in (0.0, 0.5, 1.0)],
+          "leaky_relu": [{"slope": 0.1, "subgradient": s} for s in (0.1, 0.7)],
+          "abs": [{"subgradient": s} for s in (0.0, -0.5, 1.0)]}
+
+
+def _same(a: float, b: float) -> bool:
+    return (math.isnan(a) and math.isnan(b)) or (a == b and math.copysign(1, a) ==
+                                                  math.copysign(1, b))
+
+
+@pytest.mark.parametrize("name", [n for n, r in ops.RULES.items() if r.scalar is not None])
+def test_scalar_form_equals_forward_and_factors(name):
+    rule = ops.RULES[name]
+    for params in PARAMS.get(name, [{}]):
+        for xs in ([(x,) for x in POINTS] if rule.arity == 1 else
+                   [(x, y) for x in POINTS for y in POINTS]):
+            ctx = rule.prepare(**params) if rule.prepare is not None else None
+            if ctx is not None and rule.kink is not None:
+                ctx["kinks"] = rule.kink(*xs, ctx)
+            with np.errstate(all="ignore"):
+                out, local = rule.scalar(*xs) if ctx is None else rule.scalar(*xs, ctx)
+                want = rule.forward(*xs) if ctx is None else rule.forward(*xs, ctx)
+                args = (*xs, want) if ctx is None else (*xs, want, ctx)
+                factors = [f.value(args) for f in rule.factors]
+            assert type(out) is float and _same(out, float(want)), (name, params, xs)
+            assert len(local) == rule.arity
+            for got, f in zip(local, factors):
+                assert _same(got, float(f)), (name, params, xs, local, factors)
+
+
+def test_failed_backward_leaves_every_grad_as_it_was():
+    boom = ag.custom_op("boom_vjp", lambda x: x * 2, vjp=lambda g, x, out: 1 / 0)
+    w, s = Value(np.ones(3)), Value(2.0)
+    (w * 3).sum().backward()
+    before = w.grad.copy()
+    L = (boom(w * s) + w).sum() * s
+    with pytest.raises(ZeroDivisionError):
+        L.backward()
+    assert np.array_equal(w.grad, before)
+    assert s._grad is None and all(v._grad is None for v in toposort(L) if v is not w)
+
+
+def test_backward_inside_a_vjp_adds_to_the_same_grads():
+    w = Value(np.array([3.0]))
+    m = w * 1.0
+
+    seen = []
+
+    def inner_vjp(g, x, out):  # runs during the outer sweep, on a graph sharing w and m
+        u = Value(x.copy())
+        (u * m * w).sum().backward()
+        seen.append(u.grad.tolist())  # a node of the inner graph only: its grad is there now
+        return g * 2 * x
+
+    sq = ag.custom_op("square_with_inner_backward", lambda x: x * x, vjp=inner_vjp)
+    (sq(m) + w).sum().backward()
+    # outer: dL/dw = 2·w + 1 = 7; inner: d(u·m·w)/dw = 2·u·w = 18, d(u·m·w)/dm = u·w = 9
+    assert w.grad.tolist() == [7.0 + 18.0]
+    assert m.grad.tolist() == [6.0 + 9.0]
+    assert seen == [[9.0]]
+
+
+def test_threads_running_backward_each_add_their_part():
+    w = Value(np.arange(4.0))
+    barrier = threading.Barrier(4)
+
+    def work(k: float) -> None:
+        barrier.wait()
+        for _ in range(20):
+            ((w * k).sum() + (w * w).sum()).backward()
+
+    threads = [threading.Thread(target=work, args=(float(k),)) for k in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    want = sum(20 * (k + 2 * np.arange(4.0)) for k in range(4))
+    assert np.allclose(w.grad, want)
+
+
+def test_second_backward_on_a_scalar_graph_adds_one_more():
+    xs = [Value(float(i) / 7) for i in range(6)]
+    h = [x * x + x.tanh() for x in xs]
+    L = sum(a * b for a, b in zip(h, h[1:])).relu()
+    L.backward()
+    first = [v.grad for v in toposort(L)]
+    L.backward()
+    assert [v.grad for v in toposort(L)] == [g + g for g in first]
