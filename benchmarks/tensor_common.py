@@ -7,7 +7,7 @@ from collections.abc import Callable
 import numpy as np
 
 from . import THREADS
-from .harness import CrossCheckError, check_all_close
+from .harness import CrossCheckError, check_all_close, timed
 
 
 def load_torch():  # noqa: ANN201
@@ -26,8 +26,6 @@ def load_torch():  # noqa: ANN201
 
 def per_step(step: Callable[[], object], steps: int) -> Callable[[], float]:
     """A timed call for :func:`harness.interleave`: seconds per step over ``steps`` steps."""
-    from .harness import timed
-
     def call() -> float:
         return timed(lambda: [step() for _ in range(steps)]) / steps
     return call

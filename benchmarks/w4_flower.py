@@ -140,7 +140,7 @@ def run(cfg: Config) -> Result:
         rtol=1e-9, atol=1e-12))
 
     steps = 20 if cfg.quick else 400
-    rounds = 1 if cfg.quick else max(cfg.rounds, 7)
+    rounds = 1 if cfg.quick else max(cfg.rounds, 9)
     times = interleave({name: per_step(lambda e=e, d=data: e.step(*d), steps)
                         for name, (e, data) in engines.items()}, rounds)
     base = times["hand-written NumPy"]
