@@ -208,7 +208,7 @@ def _sigmoid(x: Any) -> Any:
     return np.divide(e, d, out=e)
 
 
-def _zeros(x: Any) -> int:
+def _zeros(x: Any, ctx: dict | None = None) -> int:
     """How many entries of x are exactly 0 (−0.0 included): the kink count."""
     return int(x == 0.0) if type(x) is float else int(np.count_nonzero(x == 0))
 
@@ -338,7 +338,7 @@ def _relu_scalar(x: float, ctx: dict) -> tuple:
 RELU = register(Rule(
     "relu", "relu({x})", _relu, (Factor("1[{x}>0]", local=_relu_local),),
     prepare=lambda subgradient=None: {"subgradient": relu_subgradient_or(subgradient)},
-    kink=lambda x, ctx: _zeros(x),
+    kink=_zeros,
     doc="max(x, 0). relu'(x) = 1 for x > 0, 0 for x < 0, and the recorded subgradient s "
         "(default 0, as PyTorch, TensorFlow and JAX) at x == 0.", scalar=_relu_scalar))
 
@@ -375,7 +375,7 @@ def _leaky_scalar(x: float, ctx: dict) -> tuple:
 LEAKY_RELU = register(Rule(
     "leaky_relu", "leaky_relu({x})", _leaky,
     (Factor(lambda n, ctx: f"1 if {n['x']}>0 else {_fmt(ctx['slope'])}", local=_leaky_local),),
-    prepare=_leaky_prepare, kink=lambda x, ctx: _zeros(x),
+    prepare=_leaky_prepare, kink=_zeros,
     doc="x for x > 0, slope·x otherwise; the derivative at 0 is the recorded subgradient "
         "(default: the slope, as PyTorch), which must lie between the slope and 1.",
     scalar=_leaky_scalar))
@@ -401,7 +401,7 @@ ABS = register(Rule(
     "abs", "|{x}|", lambda x, ctx: abs(x), (Factor("sign({x})", local=_abs_local),),
     prepare=lambda subgradient=None: {"subgradient": 0.0 if subgradient is None else check_real(
         subgradient, "the abs subgradient (abs'(0))", -1.0, 1.0)},
-    kink=lambda x, ctx: _zeros(x),
+    kink=_zeros,
     doc="|x|; abs'(0) is the recorded subgradient in [−1, 1] (default 0, as PyTorch).",
     scalar=_abs_scalar))
 
