@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import re
 import sys
 from pathlib import Path
 from typing import Any, NoReturn
@@ -19,9 +20,10 @@ from . import binary_cross_entropy_with_logits, datasets, kinks, relu_subgradien
 from .explain import explain
 from .expr import FUNCTIONS, MAX_CHARS, ExprError, parse
 from .value import Value
-from .viz import FORMATS, RenderError, draw, render
+from .viz import FORMATS, RenderError, _choose, draw, render
 
 PROG = "autograd-lite"
+_LONG_OPTION = re.compile(r"--[A-Za-z][\w-]*(=.*)?", re.S)  # a mistyped option, not a formula
 MAX_BINDINGS = 100
 DEMO_FILE = "autograd_lite_demo.svg"
 
@@ -49,7 +51,8 @@ def _add_demo(sub: Any) -> None:
                     "forward pass, one backward pass, the chain rule for dJ/dW1 printed and "
                     f"the picture of the graph written as SVG ({DEMO_FILE}).")
     p.add_argument("--out", metavar="DIR", default=".",
-                   help="the folder to write the picture into (default: the current folder)")
+                   help="the folder to write the picture into, made if it does not exist "
+                        "(default: the current folder)")
     p.set_defaults(run=_demo)
 
 
@@ -74,8 +77,12 @@ def demo_graph() -> tuple[Value, Value, dict[str, np.ndarray]]:
 
 def _demo(args: argparse.Namespace) -> int:
     folder = Path(args.out)
-    if not folder.is_dir():
-        raise CLIError(f"--out {args.out}: no such folder")
+    if folder.exists() and not folder.is_dir():
+        raise CLIError(f"--out {args.out}: not a folder")
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise CLIError(f"--out {args.out}: cannot make this folder ({e.strerror or e})") from None
     J, W1, constants = demo_graph()
     J.backward()
     print("A 2-3-1 ReLU network on 4 points of the planar flower data (ag.datasets.flower):")
@@ -100,14 +107,19 @@ def _add_graph(sub: Any) -> None:
     p = sub.add_parser(
         "graph", help="evaluate a formula, its gradients and chain rule, and draw it",
         formatter_class=argparse.RawDescriptionHelpFormatter,
+        usage="%(prog)s FORMULA --at NAME=NUMBER [NAME=NUMBER ...]\n"
+              + " " * len(f"usage: {PROG} graph ")
+              + "[--wrt NAME] [--subgradient S] [-o FILE]",
         description="Evaluate a formula at the given point, run backward, print the value, "
                     "the gradients, the kinks hit and the chain rule, and write the picture.\n"
                     "The formula is parsed safely (no eval): numbers, the names given with "
                     "--at,\n+ - * / **, unary minus, parentheses and these functions.",
         epilog=FUNCTION_HELP + '\n\nexample:\n  autograd-lite graph "relu(w*x + b)" '
                                "--at w=2 x=3 b=-1 --wrt w")
-    p.add_argument("formula", help=f"the formula, e.g. 'relu(w*x + b)' (at most {MAX_CHARS} "
-                                   "characters)")
+    # optional for argparse only: a formula such as "-x*y" looks like an option to it, and
+    # main() takes it back from the unrecognised arguments; _graph() insists on one
+    p.add_argument("formula", nargs="?", metavar="FORMULA",
+                   help=f"the formula, e.g. 'relu(w*x + b)' (at most {MAX_CHARS} characters)")
     p.add_argument("--at", nargs="+", action="extend", default=[], metavar="NAME=NUMBER",
                    help="the value of each name, e.g. --at w=2 x=3 b=-1")
     p.add_argument("--wrt", metavar="NAME",
@@ -154,6 +166,9 @@ def _bindings(pairs: list[str]) -> dict[str, float]:
 
 
 def _graph(args: argparse.Namespace) -> int:
+    if args.formula is None:
+        raise CLIError("the formula is required, e.g. autograd-lite graph 'relu(w*x + b)' "
+                       "--at w=2 x=3 b=-1")
     formula = parse(args.formula)
     values = _bindings(args.at)
     if not formula.names:
@@ -167,6 +182,10 @@ def _graph(args: argparse.Namespace) -> int:
     out = Path(args.output)
     if out.suffix.lower() not in FORMATS:
         raise CLIError(f"-o {args.output}: the file name must end in {', '.join(FORMATS)}")
+    if not out.parent.is_dir():
+        raise CLIError(f"-o {args.output}: no such folder {str(out.parent)!r}")
+    if FORMATS[out.suffix.lower()] != "dot":
+        _choose(FORMATS[out.suffix.lower()], "auto")  # can this format be made? before any work
     s = 0.0 if args.subgradient is None else args.subgradient
     with relu_subgradient(s):
         root, leaves = formula.evaluate(values)
@@ -178,7 +197,7 @@ def _graph(args: argparse.Namespace) -> int:
         g = leaves[n].grad
         if not math.isfinite(g):
             raise CLIError(f"d{name}/d{n} is {g} at this point: the formula is not "
-                           "differentiable there")
+                           "differentiable there, or its gradient overflows")
     at = ", ".join(f"{n} = {values[n]:g}" for n in formula.names)
     print(f"{name} = {formula.text} = {root.data:.6g}" if formula.text != name else
           f"{name} = {root.data:.6g}")
@@ -237,7 +256,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args, extra = parser.parse_known_args(argv)
+    if (getattr(args, "command", None) == "graph" and args.formula is None and len(extra) == 1
+            and extra[0].startswith("-") and not _LONG_OPTION.fullmatch(extra[0])):
+        args.formula, extra = extra[0], []  # e.g. "-x*y", which argparse took for an option
+    if extra:
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
     if not hasattr(args, "run"):
         parser.print_help()
         return 0

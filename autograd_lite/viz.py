@@ -9,7 +9,7 @@ Colour legend
 =====================  ===========================================================
 light blue box         a leaf: a Value you made (an input or a parameter)
 white box              an op node: ``name = formula``, its data and its grad
-green box              the root L
+green box              the root L (orange instead when a kink was hit there)
 gold box               ``wrt``, the node the caption differentiates with respect to
 red edges and borders  the paths from ``wrt`` to L, each edge one factor of a product
 orange box             a kink: an input sat exactly on a point of non-differentiability
@@ -129,9 +129,9 @@ def draw(root: Value, wrt: Value | None = None, *, max_nodes: int | None = 120,
         Highlight every path from ``wrt`` to ``root`` and write the chain rule in the
         caption: ``dL/dwrt = Σ over paths Π factors = ...``, with the numbers.
     max_nodes : int or None
-        Node budget. Larger graphs keep the nodes nearest to ``root`` (the paths from
-        ``wrt`` first) and fold the rest into dashed boxes that say how much they hide.
-        ``None`` draws everything.
+        Node budget. Larger graphs keep ``wrt`` with one whole path from it to ``root``,
+        then the nodes nearest to ``root`` (the paths from ``wrt`` first), and fold the rest
+        into dashed boxes that say how much they hide. ``None`` draws everything.
     max_paths : int
         How many paths the caption's explanation enumerates (see :func:`explain`).
     constants : mapping of str to array or number, optional
@@ -226,7 +226,11 @@ def draw(root: Value, wrt: Value | None = None, *, max_nodes: int | None = 120,
 
 def _select(root: Value, on_path: Mapping[Value, int], budget: int | None,
             total: int) -> set[Value]:
-    """The nodes to draw: all, or ``budget`` of them nearest the root, paths first."""
+    """The nodes to draw: all, or ``budget`` of them nearest the root, paths first.
+
+    With ``wrt``, one whole path from ``wrt`` to the root is kept first (its ends, if it is
+    longer than the budget), so the picture always shows ``wrt`` and a red chain to L.
+    """
     if budget is None or total <= budget:
         seen: set[Value] = {root}
         stack = [root]
@@ -237,6 +241,17 @@ def _select(root: Value, on_path: Mapping[Value, int], budget: int | None,
                     stack.append(p)
         return seen
     keep: set[Value] = set()
+    if on_path:
+        chain: list[Value] = []
+        v: Value | None = root
+        while v is not None:  # down the first input on a path; only wrt has none
+            chain.append(v)
+            v = next((p for p in v._prev if p.__class__ is Value and p in on_path), None)
+        if len(chain) > budget:  # the root's end and wrt's end, a fold between
+            head = max(1, budget // 2)
+            tail = budget - head
+            chain = chain[:head] + (chain[-tail:] if tail else [])
+        keep.update(chain)
     for only_paths in (True, False):
         if only_paths and not on_path:
             continue
@@ -295,8 +310,7 @@ def _node_style(v: Value, root: Value, wrt: Value | None,
     fill = ROOT if v is root else WRT if v is wrt else LEAF if v._op is None else OP
     attrs = {"fillcolor": fill}
     if (v._ctx or {}).get("kinks"):
-        attrs.update(fillcolor=KINK_FILL if v is not root else fill, color=KINK_LINE,
-                     penwidth="2")
+        attrs.update(fillcolor=KINK_FILL, color=KINK_LINE, penwidth="2")  # the root too
     if v in on_path:
         attrs.update(color=PATH, penwidth="2")
     if v is root:
@@ -356,7 +370,7 @@ def _caption(root: Value, wrt: Value | None, names: GraphNames, why: Explanation
             lines.append(f"{lhs} = " + " + ".join(terms) + f" = {total}")
         n_paths = f"{why.n_paths:,} path{'s' if why.n_paths != 1 else ''}"
         line = f"{n_paths} from {names(wrt)} to {names(root)}, in red"
-        if why.n_paths == 1 and len(why.paths[0]) <= 8:
+        if why.n_paths == 1 and 1 <= len(why.paths[0]) <= 8:
             p = why.paths[0]
             line += (": " + " · ".join(f.partial for f in p) + " = "
                      + " · ".join(paren(f.symbol) for f in p))
@@ -397,6 +411,12 @@ def _choose(fmt: str, backend: str) -> str:
             raise RenderError(f"the system Graphviz `dot` is not on PATH: {INSTALL_DOT}")
         return "dot"
     if fmt != "svg":
+        if backend == "wasm":
+            dot = ("backend='dot' (the system Graphviz is on PATH)" if shutil.which("dot")
+                   else f"the system Graphviz `dot`: {INSTALL_DOT}")
+            raise RenderError(f"the embedded WebAssembly Graphviz writes SVG only, not "
+                              f"{fmt.upper()}: for {fmt.upper()} use {dot}; or write .svg or "
+                              ".dot instead")
         raise RenderError(
             f"{fmt.upper()} output needs the system Graphviz `dot`, which is not on PATH (the "
             f"embedded WebAssembly Graphviz writes SVG only): {INSTALL_DOT}; or write .svg or "

@@ -46,14 +46,17 @@ def test_demo_as_a_new_user_runs_it(tmp_path):
     assert any(t and t.startswith("[[") and f"{float(total):.4g}" in t for t in texts)
 
 
-def test_demo_out_folder_and_missing_folder(tmp_path, capsys):
+def test_demo_out_folder_is_made_and_a_file_in_the_way_is_an_error(tmp_path, capsys):
     (tmp_path / "pics").mkdir()
     assert main(["demo", "--out", str(tmp_path / "pics")]) == 0
     assert (tmp_path / "pics" / DEMO_FILE).exists()
+    assert main(["demo", "--out", str(tmp_path / "new" / "pics")]) == 0  # as mkdir -p
+    assert (tmp_path / "new" / "pics" / DEMO_FILE).exists()
     capsys.readouterr()
-    assert main(["demo", "--out", str(tmp_path / "nope")]) == 2
+    (tmp_path / "file").write_text("")
+    assert main(["demo", "--out", str(tmp_path / "file")]) == 2
     err = capsys.readouterr().err
-    assert err.count("\n") == 1 and "no such folder" in err
+    assert err == f"autograd-lite: error: --out {tmp_path / 'file'}: not a folder\n"
 
 
 def test_graph_as_a_new_user_runs_it(tmp_path):
@@ -163,8 +166,16 @@ HOSTILE = [
     (["graph", "3 * 4"], "no names"),
     (["graph", "x", "--at", "x=1", "--wrt", "y"], "not a name in the formula"),
     (["graph", "x", "--at", "x=1", "-o", "out.txt"], "must end in"),
-    (["graph", "x", "--at", "x=1", "-o", "missing/dir/out.svg"], "No such file"),
-    (["graph"], "required: formula"),
+    (["graph", "x", "--at", "x=1", "-o", "missing/dir/out.svg"], "no such folder 'missing/dir'"),
+    (["graph", "-o", "g.svg"], "the formula is required"),
+    (["graph"], "the formula is required"),
+    (["graph", "-x", "-y", "--at", "x=1"], "unrecognized arguments: -x -y"),
+    (["graph", "--x", "--at", "x=1"], "unrecognized arguments: --x"),
+    (["graph", " " + "-" * 60 + "x", "--at", "x=1"], "nested more than 50"),
+    (["graph", "-" * 60 + "x", "--at", "x=1"], "nested more than 50"),
+    (["graph", "x ** 2 ** 3 ** 4 ** 5", "--at", "x=2"], "overflow|inf"),
+    (["graph", "1 / x", "--at", "x=1e-200"], "gradient overflows"),
+    (["graph", "x", "--at", "x=1e400"], "finite number"),
     (["bogus"], "invalid choice"),
     (["demo", "--bogus"], "unrecognized arguments"),
 ]
@@ -179,13 +190,40 @@ def test_bad_input_is_one_line_and_a_nonzero_exit(argv, message, tmp_path, monke
     assert captured.err.startswith("autograd-lite")
     assert re.search(message, captured.err), captured.err
     assert "Traceback" not in captured.err
+    assert captured.out == ""  # refused before any work, not half-way through the output
     assert not list(tmp_path.glob("*.svg"))
 
 
-def test_bad_input_in_a_real_process_has_no_traceback(tmp_path):
-    r = run("graph", "x / (y - y)", "--at", "x=1", "y=2", cwd=tmp_path)
+@pytest.mark.parametrize("args,message", [
+    (["x / (y - y)", "--at", "x=1", "y=2"], r"division by zero in 'x / \(y - y\)'"),
+    (["relu(w*x", "--at", "w=1", "x=1"], r"syntax error in the formula at column \d+: .+"),
+    (["(" * 250 + "x" + ")" * 250, "--at", "x=1"], r"syntax error .*too many nested.*"),
+    (["x", "--at", "x"], r"--at 'x': write NAME=NUMBER, e\.g\. --at x=1\.5"),
+    (["relu(x)", "--at", "x=0", "--subgradient", "7"], r".*must be a real number in \[0, 1\].*"),
+])
+def test_bad_input_in_a_real_process_has_no_traceback(args, message, tmp_path):
+    r = run("graph", *args, cwd=tmp_path)
     assert r.returncode == 2 and r.stdout == ""
-    assert r.stderr == "autograd-lite: error: division by zero in 'x / (y - y)'\n"
+    assert re.fullmatch(f"autograd-lite: error: {message}\n", r.stderr), r.stderr
+
+
+def test_graph_formula_may_start_with_a_minus(tmp_path, capsys):
+    out = str(tmp_path / "g.dot")
+    assert main(["graph", "-x*y", "--at", "x=2", "y=3", "-o", out]) == 0
+    assert capsys.readouterr().out.startswith("f = -x*y = -6\n")
+    assert main(["graph", "--at", "x=2", "-o", out, "-x"]) == 0  # after the options too
+    assert capsys.readouterr().out.startswith("f = -x = -2\n")
+    r = run("graph", "-(x*x)", "--at", "x=3", "-o", "g.dot", cwd=tmp_path)
+    assert r.returncode == 0 and "df/dx = -6" in r.stdout, r.stderr
+
+
+def test_graph_refuses_an_unwritable_format_before_any_output(tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr(shutil, "which", lambda name: None)  # no system Graphviz
+    assert exit_code(["graph", "x * x", "--at", "x=3", "-o", str(tmp_path / "g.png")]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == "" and captured.err.count("\n") == 1
+    assert "PNG output needs the system Graphviz `dot`" in captured.err
+    assert "apt-get install graphviz" in captured.err and not list(tmp_path.iterdir())
 
 
 @given(st.text(max_size=40))
@@ -227,3 +265,22 @@ def test_docs_cli_page_shows_what_the_commands_print(command, shown, tmp_path, m
     printed = (captured.out + captured.err).rstrip("\n").splitlines()
     assert [line.rstrip() for line in printed] == shown.rstrip("\n").splitlines()
     assert code == (2 if "error:" in shown else 0)
+
+
+README = CLI_PAGE.parents[1] / "README.md"
+
+
+def test_readme_shows_the_demo_picture_and_both_commands(tmp_path, capsys):
+    text = README.read_text(encoding="utf-8")
+    section = text[text.index("## Seeing the chain rule"):]
+    section = section[:section.index("\n## ", 1)]
+    assert "autograd-lite demo" in section
+    assert 'autograd-lite graph "relu(w*x + b)" --at w=2 x=3 b=-1 --wrt w' in section
+    pictures = re.findall(r"!\[[^\]]+\]\((docs/img/[\w.]+\.svg)\)", section)
+    assert pictures == ["docs/img/demo.svg"]
+    assert main(["demo", "--out", str(tmp_path)]) == 0
+    capsys.readouterr()
+    shown = sorted(t or "" for t in svg_texts(README.parent / pictures[0]))
+    assert shown == sorted(t or "" for t in svg_texts(tmp_path / DEMO_FILE)), (
+        "docs/img/demo.svg is not what autograd-lite demo draws now: "
+        "autograd-lite demo --out docs/img && mv docs/img/autograd_lite_demo.svg docs/img/demo.svg")

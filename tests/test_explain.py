@@ -35,6 +35,21 @@ def test_explain_scalar_paths_symbols_values_and_total():
     assert text.splitlines()[-1] == "dz/dx = Σ over paths Π factors = 3 + 3 + 1 = 7"
 
 
+@pytest.mark.parametrize("data", [3.0, np.array([3.0, -0.5, 2.0]), np.arange(6.0).reshape(2, 3)])
+def test_explain_total_of_x_times_x_plus_x_is_backwards_gradient(data):
+    x = Value(data, "x")
+    y = x * x
+    y.label = "y"
+    z = (y + x).sum() if np.ndim(data) else y + x
+    e = ag.explain(z, x)
+    z.backward()  # a fresh backward, after explain (which never touches .grad)
+    np.testing.assert_array_equal(e.total, x.grad)
+    np.testing.assert_allclose(e.total, 2 * np.asarray(data) + 1)
+    assert e.n_paths == 3 and np.shape(e.total) == x.shape
+    np.testing.assert_allclose(sum(e.products), e.total)
+    assert ("vector-Jacobian product" in str(e)) == bool(np.ndim(data))
+
+
 def test_explain_total_equals_backward_for_scalar_graphs():
     def build(a, b, c):
         h = (a * b + c).tanh()

