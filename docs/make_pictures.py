@@ -21,15 +21,15 @@ DEMOS = ["quickstart", "seed000_relu_derivative_from_z", "seed001_dAL_is_the_los
          "seed004_why_activation_derivatives"]
 
 
-def concept_pictures() -> None:
-    """The graphs drawn on the concept pages."""
+def concept_pictures(img: Path = IMG) -> list[Path]:
+    """The graphs drawn on the concept pages, written into ``img``; returns their paths."""
     x = ag.Value(3.0, "x")
     y = x * x
     y.label = "y"
     z = y + x
     z.label = "z"
     z.backward()
-    ag.render(ag.draw(z, wrt=x), IMG / "concept_paths.svg")
+    paths = [ag.render(ag.draw(z, wrt=x), img / "concept_paths.svg")]
 
     w, b = ag.Value([[0.5, -1.0], [1.5, 0.25]], "W"), ag.Value([0.0, -0.5], "b")
     X = np.array([[1.0, 2.0], [-1.0, 0.5], [0.0, 1.0]])
@@ -40,7 +40,8 @@ def concept_pictures() -> None:
     J = A.mean()
     J.label = "J"
     J.backward()
-    ag.render(ag.draw(J, wrt=w, constants={"X": X}), IMG / "concept_tensor.svg")
+    paths.append(ag.render(ag.draw(J, wrt=w, constants={"X": X}), img / "concept_tensor.svg"))
+    return paths
 
 
 def main() -> int:

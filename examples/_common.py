@@ -72,6 +72,10 @@ def accuracy(logits: np.ndarray, y: np.ndarray) -> float:
     return float(np.mean((np.asarray(logits).reshape(-1) > 0) == (np.asarray(y).reshape(-1) == 1)))
 
 
+CLASS_COLOURS = ("#c0392b", "#1f4fbf")  # class 0 red, class 1 blue
+REGION_COLOURS = ("#f6d2d2", "#d2dcf6")  # where the network predicts class 0, class 1
+
+
 def decision_boundary(ax: Any, predict: Callable[[np.ndarray], np.ndarray], X: np.ndarray,
                       y: np.ndarray, title: str) -> None:
     """Shade where ``predict`` (logits) is positive and scatter the labelled points."""
@@ -81,9 +85,22 @@ def decision_boundary(ax: Any, predict: Callable[[np.ndarray], np.ndarray], X: n
     gx, gy = np.meshgrid(xs, ys)
     z = np.asarray(predict(np.c_[gx.ravel(), gy.ravel()])).reshape(gx.shape)
     ax.contourf(gx, gy, (z > 0).astype(float), levels=[-0.5, 0.5, 1.5],
-                colors=["#f6d2d2", "#d2dcf6"])
-    ax.scatter(X[:, 0], X[:, 1], c=np.where(y == 1, "#1f4fbf", "#c0392b"), s=8, lw=0)
+                colors=list(REGION_COLOURS))
+    ax.scatter(X[:, 0], X[:, 1], c=np.where(y == 1, CLASS_COLOURS[1], CLASS_COLOURS[0]), s=8,
+               lw=0)
     ax.set_title(title, fontsize=10)
     ax.set_xticks([])
     ax.set_yticks([])
     ax.set_aspect("equal")
+
+
+def class_legend(fig: Any, ncol: int = 4) -> None:
+    """One legend under the figure: what the dots and the shading of a boundary plot mean."""
+    from matplotlib.lines import Line2D
+    from matplotlib.patches import Patch
+    handles = [Line2D([], [], marker="o", lw=0, color=CLASS_COLOURS[0], label="class 0"),
+               Line2D([], [], marker="o", lw=0, color=CLASS_COLOURS[1], label="class 1"),
+               Patch(color=REGION_COLOURS[0], label="predicted class 0"),
+               Patch(color=REGION_COLOURS[1], label="predicted class 1")]
+    fig.legend(handles=handles, loc="lower center", ncol=ncol, fontsize=8, frameon=False,
+               bbox_to_anchor=(0.5, -0.03))

@@ -60,6 +60,7 @@ def main(argv: Sequence[str] | None = None) -> dict:
         fig, ax = plt.subplots(figsize=(4.5, 4.5))
         _common.decision_boundary(ax, lambda g: net(g).data, X, y,
                                   f"MLP([2, 16, 1]), accuracy {acc:.3f}")
+        _common.class_legend(fig, ncol=2)
         _common.save_figure(fig, out / "quickstart_flower.png", written)
     return {"L": L.data, "grads": (w.grad, x.grad, b.grad), "accuracy": acc,
             "final_cost": float(J.item()), "files": written,

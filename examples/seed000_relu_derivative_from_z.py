@@ -8,7 +8,8 @@ almost never happens, so they train the same.
 
 A two-layer ReLU network, ``MLP([2, 16, 1])`` with a sigmoid output and cross-entropy, is
 trained on the planar "flower" data three ways: relu'(0) = 0, relu'(0) = 1, and the bug,
-written as a custom op whose derivative is read from the output A. Then gradcheck is
+written as a custom op whose derivative is read from the output A. A fourth run uses the
+question's ``A1 > 0``, which works because A > 0 exactly where Z > 0. Then gradcheck is
 asked about the bug.
 
 Run it with no arguments; pictures go next to this file, or into ``--out DIR``.
@@ -34,6 +35,12 @@ relu_from_A = ag.custom_op(  # noqa: N816 -- the name says what it does
     "relu_from_A", lambda z: np.maximum(z, 0),
     derivative=lambda z, a: 1.0 * (a >= 0),  # dZ1 = dA1 * (A1 >= 0): 1 everywhere
     symbol="1[A≥0]")
+# The question's working version, also read off A: A > 0 exactly where Z > 0, so it is
+# relu'(0) = 0 in disguise.
+relu_from_A_strict = ag.custom_op(  # noqa: N816
+    "relu_from_A_strict", lambda z: np.maximum(z, 0),
+    derivative=lambda z, a: 1.0 * (a > 0),  # dZ1 = dA1 * (A1 > 0)
+    symbol="1[A>0]")
 
 
 def train(activation: object, relu_subgradient: float | None = None) -> tuple[ag.nn.MLP, list]:
@@ -62,17 +69,26 @@ def main(argv: Sequence[str] | None = None) -> dict:
         "relu'(0) = 1  (Z >= 0)": train("relu", 1.0),
         "bug: 1[A >= 0]": train(relu_from_A),
     }
+    question = train(relu_from_A_strict)
     print(f"MLP([2, {HIDDEN}, 1]) on the flower data (400 points), {STEPS} SGD steps, lr {LR}:")
     results = {}
-    for name, (net, costs) in runs.items():
+    for name, (net, costs) in [*runs.items(), ("question's 1[A > 0]", question)]:
         acc = _common.accuracy(net(X).data, y)
         results[name] = {"accuracy": acc, "cost": costs[-1]}
         print(f"  {name:<24} accuracy {acc:.3f}   final cost {costs[-1]:.4f}")
     (n0, _), (n1, _), (bug, _) = runs.values()
-    same = all(np.array_equal(p.data, q.data) for p, q in zip(n0.parameters(), n1.parameters()))
+
+    def same_weights(a: ag.nn.MLP, b: ag.nn.MLP) -> bool:
+        return all(np.array_equal(p.data, q.data) for p, q in zip(a.parameters(), b.parameters()))
+
+    same, same_a = same_weights(n0, n1), same_weights(n0, question[0])
     print(f"  pre-activations exactly 0 during training: {n0.zeros_hit}, so relu'(0) was never "
           f"used\n  and the two correct runs end with "
           f"{'bitwise identical' if same else 'different'} weights.")
+    print(f"  1[A > 0] is 1[Z > 0] in disguise (A = relu(Z) > 0 exactly where Z > 0): "
+          f"{'bitwise identical' if same_a else 'different'}\n  weights to relu'(0) = 0. "
+          f"Only A >= 0 is wrong: it is true for every Z.")
+    results["same_weights_A_gt_0"] = same_a
 
     # gradcheck compares the op's derivative with finite differences of its forward.
     Z1 = n0.layers[0](X[:2])  # real pre-activations: some negative, some positive
@@ -104,7 +120,8 @@ def main(argv: Sequence[str] | None = None) -> dict:
         w.zero_grad()
 
     plot(out, runs, X, y, written)
-    return {"runs": results, "same_weights": same, "zeros_hit": n0.zeros_hit, "files": written}
+    return {"runs": results, "same_weights": same, "same_weights_A_gt_0": same_a,
+            "zeros_hit": n0.zeros_hit, "files": written}
 
 
 def plot(out: Path, runs: dict, X: np.ndarray, y: np.ndarray, written: list[Path]) -> None:
@@ -115,6 +132,8 @@ def plot(out: Path, runs: dict, X: np.ndarray, y: np.ndarray, written: list[Path
     fig, axes = plt.subplots(1, 4, figsize=(16, 4))
     for ax, (name, (net, costs)) in zip(axes, runs.items()):
         acc = _common.accuracy(net(X).data, y)
+        if name.endswith("(Z > 0)"):  # the question's working version trains the same
+            name = name[:-1] + ", same as A > 0)"
         _common.decision_boundary(ax, lambda g, net=net: net(g).data, X, y,
                                   f"{name}\naccuracy {acc:.3f}")
         style = "--" if "= 1" in name else "-"  # the two correct runs overlap exactly
@@ -123,6 +142,7 @@ def plot(out: Path, runs: dict, X: np.ndarray, y: np.ndarray, written: list[Path
     axes[3].set_ylabel("cost J (cross-entropy)")
     axes[3].set_title("training", fontsize=10)
     axes[3].legend(fontsize=8)
+    _common.class_legend(fig)
     _common.save_figure(fig, out / "seed000_decision_boundaries.png", written)
 
 

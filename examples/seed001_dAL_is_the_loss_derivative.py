@@ -21,6 +21,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -62,15 +63,24 @@ def chain(out: Path, written: list[Path]) -> dict:
     m = len(xs)
     losses, rows = [], []
     for i, (x, y) in enumerate(zip(xs, ys)):
-        Z = W * x + b
+        Wx = W * x
+        Wx.label = f"Wx{i}"
+        Z = Wx + b
         Z.label = f"Z{i}"
         A = Z.relu()
         A.label = f"A{i}"
-        L = 0.5 * (A - y) ** 2
+        err = A - y
+        err.label = f"err{i}"
+        sq = err**2
+        sq.label = f"sq{i}"
+        L = 0.5 * sq  # the course's loss: ½(A − Y)²
         L.label = f"L{i}"
         losses.append(L)
         rows.append((1 / m, A.data - y, 1.0 if Z.data > 0 else 0.0, x))
-    S = losses[0] + losses[1] + losses[2]
+    S01 = losses[0] + losses[1]
+    S01.label = "S01"
+    S = S01 + losses[2]
+    S.label = "S"
     J = S / m
     J.label = "J"
     J.backward()
@@ -142,18 +152,37 @@ def plot(out: Path, X: np.ndarray, Y: np.ndarray, fits: dict, stuck: dict,
     partly = [s for s in fits if 0 < stuck[s] < 19][:1]
     shown = dead + partly or list(fits)[:1]
     fig, axes = plt.subplots(1, len(shown), figsize=(5.5 * len(shown), 4), squeeze=False)
-    for ax, seed in zip(axes[0], shown):
-        pr, pl = fits[seed]
+
+    def draw(ax: Any, pr: np.ndarray, pl: np.ndarray, bad: np.ndarray) -> None:
         ax.plot(X[:, 0], Y[:, 0], "ko", ms=4, label="Y = 3X² + 3X")
         ax.plot(X[:, 0], pl, "-", color="#1f4fbf", label="linear output")
         ax.plot(X[:, 0], pr, "-", color="#c0392b", label="ReLU output")
-        bad = (pr == 0) & (Y[:, 0] > 0)
         ax.plot(X[bad, 0], pr[bad], "x", color="#c0392b", ms=9, mew=2,
-                label=f"stuck at 0 ({int(bad.sum())})")
+                label=f"ReLU output stuck at 0 ({int(bad.sum())})")
+
+    for ax, seed in zip(axes[0], shown):
+        pr, pl = fits[seed]
+        bad = (pr == 0) & (Y[:, 0] > 0)
+        draw(ax, pr, pl, bad)
         ax.set_xlabel("X")
+        ax.set_ylabel("Y, and the two networks' predictions")
+        ax.set_xticks(range(0, 20, 2))
         ax.set_title(f"seed {seed}: ReLU output has {int(bad.sum())} of 19 outputs stuck at 0",
                      fontsize=10)
-        ax.legend(fontsize=8)
+        if not bad.any() or bad.sum() == np.sum(Y[:, 0] > 0):  # none or all stuck
+            ax.legend(fontsize=8, loc="upper left")
+            continue
+        # A few small targets stuck at 0 are hard to see at this scale: zoom in on them.
+        ax.legend(fontsize=8, loc="lower right")
+        last = int(X[bad, 0].max()) + 2
+        zoom = ax.inset_axes([0.1, 0.5, 0.38, 0.42])
+        draw(zoom, pr, pl, bad)
+        zoom.set_xlim(-0.5, last + 0.5)
+        zoom.set_ylim(-0.1 * Y[last, 0], 1.1 * Y[last, 0])
+        zoom.set_xticks(range(last + 1))
+        zoom.tick_params(labelsize=7)
+        zoom.set_title(f"zoom: X = 0..{last}", fontsize=8)
+        ax.indicate_inset_zoom(zoom, edgecolor="0.5")
     _common.save_figure(fig, out / "seed001_relu_vs_linear_output.png", written)
 
 

@@ -134,15 +134,19 @@ def plot(out: Path, Z0: np.ndarray, Y: np.ndarray, grads: dict, written: list[Pa
         return
     fig, axes = plt.subplots(1, 2, figsize=(10, 3.8), gridspec_kw={"width_ratios": [1, 1]})
     width = 0.27
-    for ax, part, title in ((axes[0], Z0 <= 0, "Z ≤ 0: dA/dZ = 0.01 (zoomed)"),
-                            (axes[1], Z0 > 0, "Z > 0: dA/dZ = 1")):
+    dA = 2 * (_forward(Z0) - Y) / len(Y)  # dL/dA, what arrives from the loss
+    labels = {"built-in leaky_relu": "built-in leaky_relu", "right": "right: dA · dA/dZ",
+              "wrong": "wrong: 0.01, dA dropped"}
+    for ax, part, title in ((axes[0], Z0 <= 0, "Z ≤ 0: dA/dZ = 0.01 (note the scale)"),
+                            (axes[1], Z0 > 0, "Z > 0: dA/dZ = 1, all three agree")):
         idx = np.flatnonzero(part)
         for k, (name, g) in enumerate(grads.items()):
-            ax.bar(np.arange(len(idx)) + (k - 1) * width, g[idx], width, label=f"dL/dZ, {name}")
+            ax.bar(np.arange(len(idx)) + (k - 1) * width, g[idx], width, label=labels[name])
         ax.axhline(0, color="k", lw=0.8)
-        ax.set_xticks(range(len(idx)), [f"Z = {Z0[i]:g}" for i in idx])
+        ax.set_xticks(range(len(idx)), [f"Z = {Z0[i]:g}\ndL/dA = {dA[i]:.4g}" for i in idx])
         ax.set_title(title, fontsize=10)
-    axes[0].legend(fontsize=8)
+    axes[0].set_ylabel("dL/dZ")
+    axes[0].legend(fontsize=8, loc="lower right")
     fig.suptitle("dL/dZ = dL/dA · dA/dZ: the wrong backward drops dL/dA where Z ≤ 0", fontsize=11)
     _common.save_figure(fig, out / "seed003_leaky_relu_backward.png", written)
 

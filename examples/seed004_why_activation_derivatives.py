@@ -175,6 +175,7 @@ def plot(out: Path, written: list[Path]) -> None:
         ax.plot(z, A.data, color="k", label="A = g(Z)")
         ax.plot(z, Z.grad, color="#c0392b", label="dA/dZ = g'(Z)")
         ax.set_title(name, fontsize=10)
+        ax.set_xlabel("Z")
         ax.set_ylim(-1.2, 2.0)
         ax.axhline(0, color="0.8", lw=0.8)
         ax.legend(fontsize=8, loc="upper left")

@@ -8,6 +8,8 @@ must match what it printed.
 from __future__ import annotations
 
 import contextlib
+import html
+import importlib.util
 import io
 import os
 import re
@@ -82,7 +84,7 @@ def test_every_page_is_in_the_nav():
 def test_every_picture_a_page_shows_exists():
     for page in PAGES:
         text = (DOCS / page).read_text()
-        for target in re.findall(r"!\[[^\]]*\]\(([^)\s]+)\)", text):
+        for target in re.findall(r"\]\(([^()\s]+\.(?:png|svg))\)", text):  # alt may hold [ ]
             assert (DOCS / page).parent.joinpath(target).resolve().is_file(), (page, target)
 
 
@@ -98,3 +100,38 @@ def test_page_code_runs_and_prints_what_the_page_shows(page, tmp_path, monkeypat
             got = [line.rstrip() for line in out.getvalue().rstrip("\n").splitlines()]
             want = [line.rstrip() for line in expected.rstrip("\n").splitlines()]
             assert got == want, f"{page}, python block {k + 1} printed:\n{out.getvalue()}"
+
+
+def _svg_text(path):
+    texts = re.findall(r"<text[^>]*>(.*?)</text>", path.read_text(encoding="utf-8"), re.S)
+    return sorted(html.unescape(t).replace("\xa0", " ") for t in texts)
+
+
+def test_concept_pictures_are_fresh(tmp_path):
+    """docs/img/concept_*.svg are what docs/make_pictures.py draws now (compared by their
+    text: labels, factors, caption; the coordinates follow the Graphviz build)."""
+    spec = importlib.util.spec_from_file_location("make_pictures", DOCS / "make_pictures.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    for path in module.concept_pictures(tmp_path):
+        assert _svg_text(DOCS / "img" / path.name) == _svg_text(path), (
+            f"docs/img/{path.name} is stale: run python docs/make_pictures.py")
+
+
+def test_subgradient_page_gives_the_frameworks_conventions_and_the_references():
+    text = (DOCS / "concepts" / "subgradient.md").read_text(encoding="utf-8")
+    for framework in ("PyTorch", "TensorFlow / Keras", "JAX"):
+        assert re.search(rf"^\| {re.escape(framework)} \| 0 \|", text, re.M), framework
+    assert "Bolte and Pauwels" in text and "NeurIPS 2020" in text
+    assert "Bertoin, Bolte, Gerchinovitz and Pauwels" in text and "NeurIPS 2021" in text
+    assert "Clarke" in text and "[0, 1]" in text
+
+
+def test_concept_pages_cover_the_chain_rule_in_pictures_and_loss_versus_cost():
+    chain = (DOCS / "concepts" / "chain-rule.md").read_text(encoding="utf-8")
+    assert "Σ over paths" in chain and "Π factors" in chain
+    assert len(re.findall(r"!\[[^\]]*\]\([^)]*\.svg\)", chain)) >= 2  # drawn graphs
+    cost = (DOCS / "concepts" / "loss-vs-cost.md").read_text(encoding="utf-8")
+    assert "**loss** L is computed *per sample*" in cost
+    assert "**cost** J is the average" in cost
+    assert "dJ/dW = dJ/dL · dL/dA · dA/dZ · dZ/dW" in cost

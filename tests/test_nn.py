@@ -1,4 +1,5 @@
-"""Networks and optimisers: shapes, labels, initialisation, gradients, training, errors."""
+"""Networks, optimisers and the datasets they train on: shapes, labels, initialisation,
+gradients, training, errors."""
 
 import numpy as np
 import pytest
@@ -163,10 +164,11 @@ def test_mlp_takes_a_custom_activation():
         MLP([2, 3, 1], lambda z: z.data, seed=0)(X)
 
 
+@pytest.mark.parametrize("optimizer", [SGD, Adam])
 @pytest.mark.parametrize("dtype", [np.float16, np.float32, np.float64])
-def test_dtype_is_kept_through_training(dtype):
+def test_dtype_is_kept_through_training(dtype, optimizer):
     net = MLP([2, 3, 1], seed=0, dtype=dtype)
-    opt = SGD(net, lr=0.1)
+    opt = optimizer(net, lr=0.1)
     X = np.ones((4, 2))  # float64 data is converted to the layer's dtype
     out = net(X)
     assert out.dtype == dtype
@@ -186,6 +188,26 @@ def test_sgd_step_and_zero_grad():
     assert type(b.data) is float
     opt.zero_grad()
     assert np.array_equal(w.grad, [0.0, 0.0]) and b.grad == 0.0
+
+
+def test_adam_follows_its_update_rule_step_by_step():
+    """m ← β1·m + (1 − β1)·g, v ← β2·v + (1 − β2)·g², W ← W − lr·m̂/(√v̂ + eps), written out."""
+    rng = np.random.default_rng(3)
+    w0, target = rng.normal(size=(3, 2)), rng.normal(size=(3, 2))
+    (b1, b2), lr, eps = (0.8, 0.99), 0.05, 1e-6
+    w = Value(w0.copy())
+    opt = Adam([w], lr=lr, betas=(b1, b2), eps=eps)
+    ref, m, v = w0.copy(), np.zeros((3, 2)), np.zeros((3, 2))
+    for t in range(1, 21):
+        opt.zero_grad()
+        ((w - target) ** 2).sum().backward()
+        opt.step()
+        g = 2 * (ref - target)
+        m = b1 * m + (1 - b1) * g
+        v = b2 * v + (1 - b2) * g * g
+        ref = ref - lr * (m / (1 - b1**t)) / (np.sqrt(v / (1 - b2**t)) + eps)
+        assert np.allclose(w.data, ref, rtol=0, atol=1e-12), f"step {t}"
+    assert opt.t == 20
 
 
 def test_adam_matches_pytorch():
@@ -280,3 +302,70 @@ def test_bad_batches_are_refused_clearly():
 def test_optimizer_errors(make, exc, match):
     with pytest.raises(exc, match=match):
         make(Value(np.ones(2)))
+
+
+# --- datasets ---------------------------------------------------------------------------------
+
+def _petals(n):
+    """The noise-free flower, written from its formula: r = 4·sin(4t), one class per half-turn."""
+    parts = []
+    for j in range(2):
+        t = np.linspace(j * 3.12, (j + 1) * 3.12, n)
+        r = 4 * np.sin(4 * t)
+        parts.append(np.c_[r * np.sin(t), r * np.cos(t)])
+    return np.concatenate(parts)
+
+
+def test_flower_is_r_equals_4_sin_4t_with_200_points_per_class():
+    X, y = ag.datasets.flower()
+    assert X.shape == (400, 2) and X.dtype == np.float64
+    assert np.array_equal(y, np.repeat([0, 1], 200)) and y.dtype.kind == "i"
+    exact, _ = ag.datasets.flower(noise=0.0)
+    assert np.allclose(exact, _petals(200), rtol=0, atol=1e-12)
+    # the noisy points stay on the petals: near the noise-free curve, but not on it
+    curve = _petals(5000)
+    distance = np.sqrt(((X[:, None, :] - curve[None, :, :]) ** 2).sum(-1)).min(1)
+    assert 0.005 < np.median(distance) < 0.3 and distance.max() < 1.5
+    assert ag.datasets.flower(50)[0].shape == (100, 2)
+
+
+def test_datasets_are_seeded_and_reproducible():
+    for make in (ag.datasets.flower, ag.datasets.moons):
+        a, b, c = make(seed=3), make(seed=3), make(seed=4)
+        assert np.array_equal(a[0], b[0]) and np.array_equal(a[1], b[1])
+        assert not np.array_equal(a[0], c[0])
+        assert np.array_equal(make()[0], make()[0])  # the default seed is fixed too
+
+
+def test_moons_are_two_interleaving_half_circles():
+    X, y = ag.datasets.moons(101, noise=0.0)
+    assert X.shape == (101, 2) and np.bincount(y).tolist() == [51, 50]
+    upper, lower = X[y == 0], X[y == 1]
+    assert np.allclose(np.hypot(*upper.T), 1) and np.all(upper[:, 1] >= -1e-12)
+    assert np.allclose(np.hypot(lower[:, 0] - 1, lower[:, 1] - 0.5), 1)
+    assert np.all(lower[:, 1] <= 0.5 + 1e-12)
+    assert not np.array_equal(y[:50], np.sort(y[:50]))  # shuffled, not one class then the other
+    noisy, labels = ag.datasets.moons(101, noise=0.1)
+    assert 0.05 < np.std(np.hypot(*noisy[labels == 0].T)) < 0.2  # the noise is about 0.1
+
+
+def test_quadratic_is_the_regression_of_seed_question_001():
+    X, Y = ag.datasets.quadratic()
+    assert X.shape == Y.shape == (20, 1)
+    assert np.array_equal(X[:, 0], np.arange(20.0))
+    assert np.array_equal(Y[:, 0], 3 * np.arange(20.0) ** 2 + 3 * np.arange(20.0))
+    assert Y[-1, 0] == 1140.0 and ag.datasets.quadratic(5)[0].shape == (5, 1)
+
+
+@pytest.mark.parametrize("make, match", [
+    (lambda: ag.datasets.flower(0), "n_per_class must be a positive integer"),
+    (lambda: ag.datasets.flower(2.5), "n_per_class"),
+    (lambda: ag.datasets.flower(noise=-0.1), "noise must be a finite number >= 0"),
+    (lambda: ag.datasets.flower(noise=float("inf")), "noise"),
+    (lambda: ag.datasets.moons(True), "n must be a positive integer"),
+    (lambda: ag.datasets.moons(noise="a"), "noise"),
+    (lambda: ag.datasets.quadratic(0), "n must be a positive integer"),
+])
+def test_dataset_arguments_are_checked(make, match):
+    with pytest.raises(ValueError, match=match):
+        make()

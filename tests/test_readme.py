@@ -30,3 +30,9 @@ def test_readme_python_blocks_run_and_print_what_they_claim(i, tmp_path, monkeyp
 def test_readme_names_the_two_commands():
     text = README.read_text()
     assert "make demo" in text and "make test" in text
+
+
+def test_readme_says_which_documentation_tool_the_site_uses():
+    text = README.read_text()
+    assert "[MkDocs](https://www.mkdocs.org/)" in text and "Material" in text
+    assert "mkdocs build --strict" in text
