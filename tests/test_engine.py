@@ -8,6 +8,7 @@ import tracemalloc
 import numpy as np
 import pytest
 
+import autograd_lite as ag
 from autograd_lite import Value
 from autograd_lite.value import toposort
 
@@ -50,6 +51,17 @@ def test_grad_is_zero_before_backward_with_shape_and_dtype():
     assert g.shape == (2, 3) and g.dtype == np.float32 and not g.any()
 
 
+def test_value_has_slots_and_parents_are_an_ordered_tuple():
+    x, y = Value(np.ones(2)), Value(3.0)
+    for v in (x, y, x * y, y * y, (x * y).sum(), -y, y.relu()):
+        assert not hasattr(v, "__dict__")
+        with pytest.raises(AttributeError):
+            v.extra = 1
+    out = y - x
+    assert type(out.parents) is tuple and out.parents == (y, x)
+    assert (2.0 - y).parents == (2.0, y)
+
+
 def test_value_cannot_be_subclassed():
     with pytest.raises(TypeError, match="subclassed"):
         class Sub(Value):
@@ -69,6 +81,41 @@ def test_constants_get_no_gradient_and_arrays_on_the_left_work():
     y = 2 - Value(3.0)
     y.backward()
     assert y.data == -1.0 and y.parents[1].grad == -1.0
+
+
+def test_operators_take_arrays_and_numbers_on_either_side():
+    A = np.array([[1.0, 2.0], [3.0, -4.0]])  # a constant on the left, v = [2, 2] on the right
+    cases = [(lambda v: A + v, [2.0, 2.0]), (lambda v: A - v, [-2.0, -2.0]),
+             (lambda v: A * v, [4.0, -2.0]), (lambda v: A / v, [-1.0, 0.5]),
+             (lambda v: A @ v, [4.0, -2.0]), (lambda v: v @ A, [3.0, -1.0]),
+             (lambda v: 2.0 - v, [-1.0, -1.0]), (lambda v: 3 / v, [-0.75, -0.75])]
+    for make, expected in cases:
+        v = Value(np.array([2.0, 2.0]))
+        out = make(v)
+        assert type(out) is Value
+        out.sum().backward()
+        assert np.array_equal(v.grad, expected)
+
+
+def test_constants_get_no_gradient_computed(monkeypatch):
+    from autograd_lite import ops
+    calls = []
+    vjp = ops.MATMUL.factors[0].vjp
+    monkeypatch.setattr(ops.MATMUL.factors[0], "vjp", lambda *a: calls.append(1) or vjp(*a))
+    X, W = np.ones((5, 4)), Value(np.ones((4, 3)))
+    (X @ W).sum().backward()
+    assert calls == []  # X @ W with a data batch X costs no dL/dX
+    (Value(X) @ W).sum().backward()
+    assert calls == [1]
+
+    def never(g, x, y, out):
+        raise AssertionError("the derivative of a constant input was computed")
+
+    pair = ag.custom_op("pair_const", lambda x, y: x * y,
+                        vjp=(lambda g, x, y, out: g * y, never))
+    t = Value(np.array([1.0, 2.0]))
+    pair(t, np.array([3.0, 4.0])).sum().backward()
+    assert np.array_equal(t.grad, [3.0, 4.0])
 
 
 def test_reuse_adds_paths():
@@ -99,6 +146,22 @@ def test_second_backward_adds_exactly_one_more():
     assert np.array_equal(t.grad, 2 * 2 * t.data)
 
 
+def test_second_backward_adds_one_more_on_tensor_intermediates():
+    t = Value(np.array([1.0, -2.0, 0.5]))
+    h = t * t
+    r = h.relu(subgradient=1.0)
+    L = (r * 3.0).sum()
+    L.backward()
+    first = [np.array(v.grad) for v in (t, h, r)] + [L.grad]
+    assert np.array_equal(first[1], [3.0, 3.0, 3.0]) and np.array_equal(first[0], 6 * t.data)
+    L.backward()
+    for v, g in zip((t, h, r, L), first):
+        assert np.array_equal(v.grad, 2 * g)
+    h.backward(np.ones(3))  # from an intermediate: one more dh/dnode, nothing else moves
+    assert np.array_equal(t.grad, 2 * first[0] + 2 * t.data)
+    assert np.array_equal(h.grad, 2 * first[1] + 1) and np.array_equal(r.grad, 2 * first[2])
+
+
 def test_zero_grad_resets():
     x = Value(np.ones(2))
     (x * 2).sum().backward()
@@ -118,6 +181,19 @@ def test_backward_is_linear():
     x2.zero_grad()
     g(x2).backward()
     assert np.allclose(x1.grad, fg + 2 * x2.grad)
+
+
+def test_backward_is_linear_in_the_seed():
+    rng = np.random.default_rng(1)
+    x = Value(rng.normal(size=(2, 3)))
+    y = (x.tanh() @ x.T).exp()
+    g1, g2 = rng.normal(size=(2, 2)), rng.normal(size=(2, 2))
+    grads = []
+    for seed in (g1, g2, 2.0 * g1 - 3.0 * g2):
+        x.zero_grad()
+        y.backward(seed)
+        grads.append(x.grad.copy())
+    assert np.allclose(grads[2], 2.0 * grads[0] - 3.0 * grads[1], rtol=1e-12, atol=1e-12)
 
 
 def test_broadcast_gradients_sum_back_to_each_input_shape():

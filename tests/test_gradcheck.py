@@ -31,6 +31,30 @@ def test_gradcheck_error_names_input_element_and_values():
     assert isinstance(err, AssertionError)
 
 
+def test_gradcheck_checks_every_element_of_every_input():
+    # wrong only for the second input, and only where it exceeds 0.5: element (1, 2)
+    wrong = ag.custom_op("wrong_late", lambda x, y: x * y,
+                         derivative=(lambda x, y, out: y, lambda x, y, out: x + 1.0 * (y > 0.5)))
+    x, y = Value(np.full((2, 3), 2.0)), Value(np.array([[0.1, 0.2, 0.3], [0.4, 0.5, 0.9]]), "y")
+    with pytest.raises(ag.GradcheckError) as e:
+        ag.gradcheck(lambda v: wrong(v[0], v[1]).sum(), [x, y])
+    assert (e.value.input, e.value.label, e.value.element) == (1, "y", (1, 2))
+    assert e.value.analytic == 3.0 and e.value.numeric == pytest.approx(2.0)
+    assert "input 1 ('y'), element (1, 2): analytic 3, numeric 2" in str(e.value)
+
+
+def test_gradcheck_says_on_kink_only_for_the_element_on_the_kink():
+    # element 0 sits on a ReLU kink (s = ½ agrees with finite differences); element 1 is
+    # off every kink and wrong: the report must not blame the kink
+    wrong = ag.custom_op("wrong_above", lambda x: 2 * x,
+                         derivative=lambda x, out: 2 + 1.0 * (x > 0.5))
+    z = Value(np.array([0.0, 1.0]))
+    with pytest.raises(ag.GradcheckError) as e:
+        ag.gradcheck(lambda v: (v[0].relu(subgradient=0.5) + wrong(v[0])).sum(), [z])
+    assert e.value.element == (1,) and not e.value.on_kink
+    assert "kink" not in str(e.value)
+
+
 def test_gradcheck_explains_a_failure_on_a_kink():
     # relu'(0) = 0 is a valid choice, but finite differences see (0 + 1)/2 there
     z = Value(np.array([-1.0, 0.0, 1.0]), "z")

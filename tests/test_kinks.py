@@ -36,11 +36,26 @@ def test_relu_tensor_at_zero(s, dtype):
 
 
 @pytest.mark.parametrize("s", S_VALUES)
-def test_relu_x_minus_relu_minus_x_gives_2s(s):
-    x = Value(0.0)
+@pytest.mark.parametrize("zero", (0.0, -0.0))
+def test_relu_x_minus_relu_minus_x_gives_2s(s, zero):
+    # relu(x) − relu(−x) = x everywhere, yet at 0 both ReLUs sit on their kink: s + s
+    x = Value(zero)
     with ag.relu_subgradient(s):
         (x.relu() - (-x).relu()).backward()
     assert x.grad == 2 * s
+    t = Value(np.array([zero, 3.0, -2.0]))
+    (t.relu(subgradient=s) - (-t).relu(subgradient=s)).sum().backward()
+    assert np.array_equal(t.grad, [2 * s, 1.0, 1.0])
+
+
+@pytest.mark.parametrize("s", (0.5, 1.0))
+def test_relu_derivative_reads_the_input_not_the_output(s):
+    # relu(−1) = relu(0) = 0: from the output alone a negative input looks like a kink
+    for x in (Value(-1.0), Value(np.array([-1.0]))):
+        y = x.relu(subgradient=s)
+        assert x in y.parents
+        y.sum().backward()
+        assert float(np.sum(x.grad)) == 0.0
 
 
 @pytest.mark.parametrize("s", S_VALUES)
@@ -78,16 +93,19 @@ def test_keras_seed_example(s):
     assert np.array_equal(x.grad, [0.0, -s / 2, 0.0, 0.5])
 
 
-def test_leaky_relu_at_zero_defaults_to_the_slope():
-    x = Value(np.array([-2.0, 0.0, -0.0, 3.0]))
+@pytest.mark.parametrize("zero", (0.0, -0.0))
+def test_leaky_relu_at_zero_defaults_to_the_slope(zero):
+    x = Value(np.array([-2.0, zero, 3.0]))
     x.leaky_relu(0.1).sum().backward()
-    assert np.allclose(x.grad, [0.1, 0.1, 0.1, 1.0])
-    y = Value(np.array([-2.0, 0.0, 3.0]))
+    assert np.array_equal(x.grad, [0.1, 0.1, 1.0])
+    y = Value(np.array([-2.0, zero, 3.0]))
     y.leaky_relu(0.1, subgradient=0.6).sum().backward()
-    assert np.allclose(y.grad, [0.1, 0.6, 1.0])
-    z = Value(0.0)
-    z.leaky_relu(0.2, subgradient=1.0).backward()
-    assert z.grad == 1.0
+    assert np.array_equal(y.grad, [0.1, 0.6, 1.0])
+    for s in (None, 0.2, 0.55, 1.0):
+        z = Value(zero)
+        (3 * z.leaky_relu(0.2, subgradient=s)).backward()
+        assert z.grad == 3 * (0.2 if s is None else s)
+    assert ag.leaky_relu(Value(zero), 0.3).params["subgradient"] == 0.3
 
 
 def test_leaky_relu_backward_multiplies_the_upstream_gradient():
@@ -98,14 +116,21 @@ def test_leaky_relu_backward_multiplies_the_upstream_gradient():
     assert not np.allclose(z.grad, [0.01, 0.01, 2.0])
 
 
-def test_abs_at_zero():
-    x = Value(np.array([-2.0, 0.0, 3.0]))
+@pytest.mark.parametrize("zero", (0.0, -0.0))
+def test_abs_at_zero(zero):
+    x = Value(np.array([-2.0, zero, 3.0]))
     x.abs().sum().backward()
     assert np.array_equal(x.grad, [-1.0, 0.0, 1.0])
-    for s in (-1.0, 0.3, 1.0):
-        y = Value(0.0)
-        (2 * abs(y) if s == 0 else 2 * y.abs(subgradient=s)).backward()
+    y = Value(zero)
+    (5 * ag.abs(y)).backward()  # default abs'(0) = 0, as PyTorch
+    assert y.grad == 0.0
+    for s in (-1.0, -0.25, 0.3, 1.0):
+        y = Value(zero)
+        (2 * y.abs(subgradient=s)).backward()
         assert y.grad == 2 * s
+        t = Value(np.array([zero, -1.0]))
+        (ag.abs(t, subgradient=s) * np.array([3.0, 3.0])).sum().backward()
+        assert np.array_equal(t.grad, [3 * s, -3.0])
 
 
 def test_kinks_are_counted_and_listed():
@@ -165,6 +190,19 @@ def test_bad_subgradients_are_rejected_naming_the_range(s):
     else:
         with pytest.raises(ValueError, match=r"\[0, 1\]"), ag.relu_subgradient(s):
             pass
+
+
+@pytest.mark.parametrize("s", [x for x in BAD if x is not None] + [1.01, 0.05])
+def test_bad_leaky_and_abs_subgradients_are_rejected_naming_the_range(s):
+    with pytest.raises(ValueError, match=r"\[0.1, 1\]"):
+        Value(0.0).leaky_relu(0.1, subgradient=s)
+    with pytest.raises(ValueError, match=r"\[0.1, 1\]"):
+        ag.leaky_relu(Value(np.zeros(2)), 0.1, subgradient=s)
+    if not (type(s) is float and -1.0 <= s <= 1.0):  # 0.05 and −0.1 are fine for abs
+        with pytest.raises(ValueError, match=r"\[-1, 1\]"):
+            Value(0.0).abs(subgradient=s)
+    with pytest.raises(ValueError, match=r"\[-1, 1\]"):
+        ag.abs(Value(0.0), subgradient=-1.5)
 
 
 def test_leaky_and_abs_subgradient_validation():

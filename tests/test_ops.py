@@ -10,6 +10,7 @@ from hypothesis.extra.numpy import array_shapes, mutually_broadcastable_shapes
 
 import autograd_lite as ag
 from autograd_lite.ops import RULES
+from autograd_lite.value import apply
 
 BUILTIN = sorted(name for name, rule in RULES.items() if not rule.custom)
 CASE_LIST = [(name, i) for name in BUILTIN for i in range(len(CASES.get(name, [])))]
@@ -19,6 +20,13 @@ SHAPED = [(n, i) for n, i in CASE_LIST if not CASES[n][i].elementwise]
 
 def test_every_rule_has_a_case():
     assert set(BUILTIN) == set(CASES), "each rule in ops.py needs a case in tests/cases.py"
+
+
+def test_table_has_every_promised_op():
+    promised = {"add", "sub", "mul", "div", "pow", "neg", "matmul", "relu", "leaky_relu", "abs",
+                "tanh", "sigmoid", "exp", "log", "sum", "mean", "reshape", "transpose",
+                "getitem"}
+    assert promised <= set(BUILTIN), sorted(promised - set(BUILTIN))
 
 
 def test_table_entries_are_complete():
@@ -53,11 +61,16 @@ def test_rule_gradcheck_broadcast_tensors(name, i, data, seed):
     out = case.build(inputs)
     assert out.shape == np.broadcast_shapes(*shapes)
     assert ag.gradcheck(case.build, inputs)
+    out.backward(np.ones(out.shape))
+    for v in inputs:  # summed back to each input's own shape
+        assert v.grad.shape == v.shape and v.grad.dtype == v.dtype
 
 
 @pytest.mark.parametrize("name,i", SHAPED)
-def test_rule_gradcheck_shapes(name, i, rng):
+@given(seed=st.integers(0, 2**32 - 1))
+def test_rule_gradcheck_shapes(name, i, seed):
     case = CASES[name][i]
+    rng = np.random.default_rng(seed)
     for shapes in case.shapes:
         inputs = [ag.Value(draw(d, s, rng)) if s else ag.Value(float(draw(d, s, rng)))
                   for d, s in zip(case.domains, shapes)]
@@ -75,6 +88,51 @@ def test_rule_keeps_dtype(name, i, rng):
         out.backward(np.ones(out.shape, dtype))
         for v in inputs:
             assert v.grad.dtype == dtype and v.grad.shape == v.shape
+
+
+VJP_RULES = {"matmul", "sum", "mean", "reshape", "transpose", "getitem", "cross_entropy"}
+
+
+def test_elementwise_rules_have_local_derivatives_and_the_others_vjps():
+    for name in BUILTIN:
+        rule = RULES[name]
+        assert rule.elementwise == (name not in VJP_RULES), name
+        if name in VJP_RULES:
+            assert all(f.vjp is not None for f in rule.factors), name
+
+
+def test_operators_are_each_their_own_rule():
+    a, b = ag.Value(1.5, "a"), ag.Value(-2.0, "b")
+    built = {"add": a + b, "sub": a - b, "mul": a * b, "div": a / b, "neg": -a, "pow": a ** 3}
+    for name, out in built.items():
+        assert out.op == name
+    sub = built["sub"]
+    assert [f.symbol for f in sub._op.factors] == ["1", "−1"]
+    assert [f.const for f in sub._op.factors] == [1.0, -1.0]
+    labels = ag.draw(sub).source
+    assert "∂L/∂a = 1\\l" in labels and "∂L/∂b = −1\\l" in labels
+    assert (2.0 - b).op == "sub" and (2.0 / b).op == "div"
+    t = ag.Value(np.ones((2, 2)))
+    assert (t @ t).op == "matmul" and t.T.op == "transpose" and t[0].op == "getitem"
+    assert t.reshape(4).op == "reshape" and t.sum().op == "sum" and t.mean().op == "mean"
+
+
+BINARY_BROADCAST = [n for n in BUILTIN if RULES[n].arity == 2 and RULES[n].elementwise
+                    and all(c.broadcast for c in CASES[n])]
+
+
+@pytest.mark.parametrize("name", BINARY_BROADCAST)
+def test_rules_leave_unbroadcasting_to_the_engine(name, rng):
+    # a rule's factor gives g·∂out/∂in in the output's shape; only the engine sums it back
+    x, y = rng.uniform(0.5, 2.0, (3, 1)), rng.uniform(0.5, 2.0, (4,))
+    rule = RULES[name]
+    out = rule.forward(x, y)
+    g = np.ones(out.shape)
+    for f in rule.factors:
+        assert np.shape(f.chain(g, (x, y, out))) == (3, 4), name
+    v, w = ag.Value(x), ag.Value(y)
+    apply(rule, v, w).sum().backward()
+    assert v.grad.shape == (3, 1) and w.grad.shape == (4,)
 
 
 def test_scalar_inputs_give_float_outputs():

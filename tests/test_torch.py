@@ -90,6 +90,30 @@ def test_random_compositions_against_torch(seed):
     _compare(program, rng.choice(sorted(LOSSES)), seed)
 
 
+def test_torch_steps_and_losses_cover_every_rule():
+    from autograd_lite.ops import RULES
+    from autograd_lite.value import toposort
+    data, targets = _inputs(np.random.default_rng(0))
+    ours = {k: Value(v) for k, v in data.items()}
+    used = set()
+    for ours_step, _ in STEPS.values():
+        for loss, _ in LOSSES.values():
+            used |= {v.op for v in toposort(loss(ours_step(ours["A"], ours), targets))}
+    assert used >= {name for name, rule in RULES.items() if not rule.custom}
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_random_compositions_through_exact_zeros_against_torch(seed):
+    # the program starts with a kinked op, so A's exact zeros (0.0 and −0.0) hit its kink
+    rng = np.random.default_rng(20_000 + seed)
+    first = ["relu", "leaky_relu", "abs"][seed % 3]
+    program = [first] + list(rng.choice(sorted(STEPS), size=rng.integers(2, 6)))
+    data, _ = _inputs(np.random.default_rng(seed))
+    h = Value(data["A"])
+    assert [(k.op, k.count) for k in ag.kinks(STEPS[first][0](h, {}))] == [(first, 2)]
+    _compare(program, rng.choice(sorted(LOSSES)), seed)
+
+
 @pytest.mark.parametrize("op", ["relu", "leaky_relu", "abs"])
 def test_kinks_at_exact_zeros_match_torch_defaults(op):
     x = np.array([-2.0, -0.0, 0.0, 1.5, 0.0])
