@@ -42,23 +42,23 @@ def _arithmetic(rule: Rule, name: str) -> tuple[Callable, Callable]:
             y = other.data
         else:
             other = y = other if type(other) is float else as_data(other, what)  # a constant
+        if type(x) is not float or type(y) is not float:
+            return _make(rule, (self, other), (x, y), None)
         if scalar is not None:
-            if type(x) is not float or type(y) is not float:
-                return _make(rule, (self, other), (x, y), None)
-            out, local = scalar(x, y)
+            out, (dx, dy) = scalar(x, y)
         else:
             out = forward(x, y)
-            if type(out) is not float:  # float op float is a float; anything else a tensor
-                return _node(out if type(out) is np.ndarray else np.asarray(out), (self, other),
-                             rule, None, None)
-            local = consts
+            dx, dy = consts
         node = _new(Value)
         node.data = out
         node._grad = None
-        node._prev = (self, other)
         node._op = rule
         node._ctx = None
-        node._local = local
+        node._x = self
+        node._y = other
+        node._dx = dx
+        node._dy = dy
+        node._n = 0
         node._seq = _next_seq()
         node.label = ""
         return node
@@ -86,11 +86,17 @@ class Value:
     (5.0, 3.0, 2.0, 1.0)
     """
 
-    # _local: for a scalar node (float inputs and output), its factor values, computed by the
-    # rule when the node is built (the scalar fast path); None for leaves and tensor nodes.
-    # _seq: creation number. A node is created after its inputs, so newest-first is a
-    # topological order.
-    __slots__ = ("data", "_grad", "_prev", "_op", "_ctx", "_local", "_seq", "label")
+    # The inputs are kept in order, duplicates included (x * x has two edges to x): _x is the
+    # first, _y the second (None for a leaf or a one-input op); an op of three or more
+    # inputs keeps them all as a tuple in _x (parents gives the tuple in every case). Two
+    # slots instead of a tuple make a scalar node one object: the cyclic collector, which
+    # counts objects, runs less often. _dx, _dy: for a scalar node (float inputs and output)
+    # of one or two inputs, its factor values, computed by the rule when the node is built
+    # (the scalar fast path); None otherwise. _n: 0, except during a backward sweep, where it
+    # counts the edges into the node not yet passed. _seq: creation number; a node is
+    # created after its inputs, so newest-first is a topological order.
+    __slots__ = ("data", "_grad", "_op", "_ctx", "_x", "_y", "_dx", "_dy", "_n", "_seq",
+                 "label")
     __array_ufunc__ = None  # ndarray + Value and ndarray @ Value call our reflected operators
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
@@ -106,10 +112,10 @@ class Value:
         d = as_data(data)
         self.data = d if type(d) is float else np.array(d)  # leaves own their array
         self._grad = None
-        self._prev: tuple = ()
         self._op: Rule | None = None
         self._ctx: dict | None = None
-        self._local: tuple | None = None
+        self._x = self._y = self._dx = self._dy = None
+        self._n = 0
         self._seq = _next_seq()
         self.label = label
 
@@ -151,7 +157,22 @@ class Value:
     @property
     def parents(self) -> tuple:
         """The inputs of this node, in order (constants as plain data)."""
-        return self._prev
+        x = self._x
+        if x is None:
+            return ()
+        if type(x) is tuple:
+            return x
+        y = self._y
+        return (x,) if y is None else (x, y)
+
+    _prev = parents
+
+    @property
+    def _local(self) -> tuple | None:
+        """The factor values of a scalar node of one or two inputs, else None."""
+        if self._dx is None:
+            return None
+        return (self._dx,) if self._y is None else (self._dx, self._dy)
 
     @property
     def params(self) -> dict:
@@ -291,9 +312,10 @@ def apply(rule: Rule, *args: Any, **params: Any) -> Value:
 
 
 def _build(rule: Rule, args: tuple, ctx: dict | None) -> Value:
-    if len(args) != len(rule.factors):
-        raise TypeError(f"{rule.name} takes {len(rule.factors)} input(s), got {len(args)}")
-    if len(args) == 1:  # activations, reductions, shape ops
+    n = len(args)
+    if n != len(rule.factors):
+        raise TypeError(f"{rule.name} takes {len(rule.factors)} input(s), got {n}")
+    if n == 1:  # activations, reductions, shape ops
         a = args[0]
         if type(a) is Value:
             x = a.data
@@ -312,7 +334,7 @@ def _build(rule: Rule, args: tuple, ctx: dict | None) -> Value:
             prev.append(a)
             xs.append(x)
         prev, xs = tuple(prev), tuple(xs)
-    if not (scalar and (rule.scalar is not None or rule.consts is not None)):
+    if not (scalar and n <= 2 and (rule.scalar is not None or rule.consts is not None)):
         return _make(rule, prev, xs, ctx, scalar)
     if ctx is None:  # the scalar fast path
         out, local = rule.scalar(*xs) if rule.consts is None else (rule.forward(*xs), rule.consts)
@@ -330,31 +352,32 @@ def _make(rule: Rule, prev: tuple, xs: tuple, ctx: dict | None, scalar: bool = F
         ctx["kinks"] = rule.kink(*xs, ctx)
     if scalar and np.ndim(out) == 0:
         out = float(out)
-        local = rule.scalar_factors((*xs, out) if ctx is None else (*xs, out, ctx))
+        local = None if len(xs) > 2 else rule.scalar_factors(
+            (*xs, out) if ctx is None else (*xs, out, ctx))
     else:
         local = None
         if type(out) is not np.ndarray:
             out = np.asarray(out)
-    node = _new(Value)
-    node.data = out
-    node._grad = None
-    node._prev = prev
-    node._op = rule
-    node._ctx = ctx
-    node._local = local
-    node._seq = _next_seq()
-    node.label = ""
-    return node
+    return _node(out, prev, rule, ctx, local)
 
 
 def _node(out: Any, prev: tuple, rule: Rule, ctx: dict | None, local: tuple | None) -> Value:
     node = _new(Value)
     node.data = out
     node._grad = None
-    node._prev = prev
     node._op = rule
     node._ctx = ctx
-    node._local = local
+    if len(prev) > 2:  # local is None: factors are computed by backward
+        node._x, node._y = prev, None
+    else:
+        node._x = prev[0]
+        node._y = prev[1] if len(prev) == 2 else None
+    if local is None:
+        node._dx = node._dy = None
+    else:
+        node._dx = local[0]
+        node._dy = local[1] if len(local) == 2 else None
+    node._n = 0
     node._seq = _next_seq()
     node.label = ""
     return node
@@ -362,16 +385,17 @@ def _node(out: Any, prev: tuple, rule: Rule, ctx: dict | None, local: tuple | No
 
 def local_args(node: Value) -> tuple:
     """What the node's factor functions take: the inputs' data, the output, [the ctx]."""
-    prev, out, ctx = node._prev, node.data, node._ctx
-    if len(prev) == 1:  # unrolled: the common cases
-        x = prev[0]
-        x = x.data if type(x) is Value else x
+    x, y, out, ctx = node._x, node._y, node.data, node._ctx
+    if type(x) is Value:
+        x = x.data
+    elif type(x) is tuple:  # three inputs or more
+        xs = [p.data if type(p) is Value else p for p in x]
+        return (*xs, out) if ctx is None else (*xs, out, ctx)
+    if y is None:  # one input
         return (x, out) if ctx is None else (x, out, ctx)
-    xs = [p.data if type(p) is Value else p for p in prev]
-    xs.append(out)
-    if ctx is not None:
-        xs.append(ctx)
-    return tuple(xs)
+    if type(y) is Value:
+        y = y.data
+    return (x, y, out) if ctx is None else (x, y, out, ctx)
 
 
 def toposort(root: Value) -> list[Value]:
@@ -383,7 +407,7 @@ def toposort(root: Value) -> list[Value]:
     nodes = [root]
     push, add = nodes.append, seen.add
     for node in nodes:  # grows as it goes: every node is visited once
-        for p in node._prev:
+        for p in node.parents:
             if type(p) is Value and p not in seen:
                 add(p)
                 push(p)
@@ -391,7 +415,7 @@ def toposort(root: Value) -> list[Value]:
     return nodes
 
 
-_sweeping = threading.RLock()  # one sweep at a time: it uses the nodes' _grad slots
+_sweeping = threading.RLock()  # one sweep at a time: it uses the nodes' _grad and _n slots
 _running: list = []  # while a sweep runs: its nodes and the additions other sweeps owe them
 
 
@@ -414,11 +438,11 @@ def _backward(root: Value, seed: Any) -> None:
                 kept[root] = root._grad
             root._grad = seed
             _reach(order, start, kept)
-            order.sort(key=_seq, reverse=True)
-            _sweep(order, start)
+            _sweep(root, start)
         except BaseException:
             for node in order:
                 node._grad = kept.get(node)
+                node._n = 0
             raise
         else:
             for node, old in kept.items():
@@ -433,46 +457,67 @@ def _backward(root: Value, seed: Any) -> None:
 
 
 def _reach(order: list, start: float, kept: dict) -> None:
-    """Append every Value that ``order[0]`` depends on, set to ``start`` (old .grad kept)."""
+    """Append every Value that ``order[0]`` depends on, set to ``start`` (old .grad kept);
+    count in ``_n`` the edges into each from the nodes reached."""
     push = order.append
     for node in order:  # grows as it goes: every node is visited once
-        for p in node._prev:
+        inputs = node._x, node._y
+        if type(inputs[0]) is tuple:  # three inputs or more
+            inputs = inputs[0]
+        for p in inputs:
             if type(p) is Value:
+                n = p._n
+                if n:
+                    p._n = n + 1
+                    continue
+                p._n = 1
                 old = p._grad
-                if old is not start:
-                    if old is not None:
-                        kept[p] = old
-                    p._grad = start
-                    push(p)
+                if old is not None:
+                    kept[p] = old
+                p._grad = start
+                push(p)
 
 
-def _sweep(order: list, start: float) -> None:
-    """Newest first, each node's cotangent is final when reached: pass it to its inputs."""
+def _sweep(root: Value, start: float) -> None:
+    """Pass each cotangent to the node's inputs once it is final: when every node that uses
+    the node has passed its part (Kahn's order: ``_n`` counts down to 0)."""
     handed: set[int] = set()  # arrays given to a node's .grad: never shared, never a view
-    for node in order:
+    stack = [root]
+    pop, push = stack.pop, stack.append
+    while stack:
+        node = pop()
         g = node._grad
-        local = node._local
-        if local is not None:  # scalar node: its factor values were stored when it was built
-            prev = node._prev
-            if len(prev) == 2:  # the arithmetic operators, unrolled (the hot path)
-                a, b = prev
-                if type(a) is Value:
-                    a._grad += g * local[0]
-                if type(b) is Value:
-                    b._grad += g * local[1]
-            else:
-                for p, d in zip(prev, local):
-                    if type(p) is Value:
-                        p._grad += g * d
-        elif type(g) is not float:  # a tensor
-            node._grad = g = _own(g, handed)
-            if node._op is not None:
-                args = local_args(node)
-                for p, factor in zip(node._prev, node._op.factors):
-                    if type(p) is Value:
-                        gp = fit(factor.chain(g, args), p.data)
-                        old = p._grad
-                        p._grad = gp if old is start else old + gp
+        dx = node._dx
+        if dx is not None:  # scalar node: its factor values were stored when it was built
+            a = node._x
+            if type(a) is Value:
+                a._grad += g * dx
+                n = a._n - 1
+                a._n = n
+                if not n:
+                    push(a)
+            b = node._y
+            if type(b) is Value:
+                b._grad += g * node._dy
+                n = b._n - 1
+                b._n = n
+                if not n:
+                    push(b)
+        elif node._op is not None:
+            if type(g) is not float:
+                node._grad = g = _own(g, handed)
+            args = local_args(node)
+            for p, factor in zip(node.parents, node._op.factors):
+                if type(p) is Value:
+                    gp = fit(factor.chain(g, args), p.data)
+                    old = p._grad
+                    p._grad = gp if old is start else old + gp
+                    n = p._n - 1
+                    p._n = n
+                    if not n:
+                        push(p)
+        elif type(g) is not float:  # a tensor leaf
+            node._grad = _own(g, handed)
 
 
 def _own(g: np.ndarray, handed: set) -> np.ndarray:
@@ -493,7 +538,7 @@ def _backward_inside(root: Value, seed: Any) -> None:
             continue
         local = node._local
         args = local_args(node) if local is None else None
-        for i, p in enumerate(node._prev):
+        for i, p in enumerate(node.parents):
             if type(p) is Value:
                 gp = g * local[i] if args is None else fit(node._op.factors[i].chain(g, args),
                                                           p.data)
