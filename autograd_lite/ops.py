@@ -111,14 +111,12 @@ class Rule:
         self.scalar_fns = tuple(f.scalar_fn(exact=not custom) for f in factors)
         self.scalar = scalar
 
-    def scalar_factors(self, args: tuple) -> tuple:
-        """The factor values of a scalar node: ``args`` are its inputs, output [and ctx]."""
+    def scalar_factors(self, args: tuple, live: tuple[bool, ...]) -> tuple:
+        """The factor values of a scalar node: ``args`` are its inputs, output [and ctx];
+        ``live[i]`` says whether input i is a Value (a constant's factor is not computed)."""
         if self.consts is not None:
             return self.consts
-        fns = self.scalar_fns
-        if len(fns) == 1:
-            return (fns[0](*args),)
-        return tuple([f(*args) for f in fns])
+        return tuple([f(*args) if on else 0.0 for f, on in zip(self.scalar_fns, live)])
 
     @property
     def arity(self) -> int:

@@ -93,10 +93,11 @@ class Value:
     # counts objects, runs less often. _dx, _dy: for a scalar node (float inputs and output)
     # of one or two inputs, its factor values, computed by the rule when the node is built
     # (the scalar fast path); None otherwise. _n: 0, except during a backward sweep, where it
-    # counts the edges into the node not yet passed. _seq: creation number; a node is
-    # created after its inputs, so newest-first is a topological order.
-    __slots__ = ("data", "_grad", "_op", "_ctx", "_x", "_y", "_dx", "_dy", "_n", "_seq",
-                 "label")
+    # counts the edges into the node not yet passed, and _cot holds its cotangent dL/dnode
+    # (unset outside a sweep). _seq: creation number; a node is created after its inputs,
+    # so newest-first is a topological order.
+    __slots__ = ("data", "_grad", "_op", "_ctx", "_x", "_y", "_dx", "_dy", "_n", "_cot",
+                 "_seq", "label")
     __array_ufunc__ = None  # ndarray + Value and ndarray @ Value call our reflected operators
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
@@ -353,7 +354,7 @@ def _make(rule: Rule, prev: tuple, xs: tuple, ctx: dict | None, scalar: bool = F
     if scalar and np.ndim(out) == 0:
         out = float(out)
         local = None if len(xs) > 2 else rule.scalar_factors(
-            (*xs, out) if ctx is None else (*xs, out, ctx))
+            (*xs, out) if ctx is None else (*xs, out, ctx), [type(p) is Value for p in prev])
     else:
         local = None
         if type(out) is not np.ndarray:
@@ -415,17 +416,16 @@ def toposort(root: Value) -> list[Value]:
     return nodes
 
 
-_sweeping = threading.RLock()  # one sweep at a time: it uses the nodes' _grad and _n slots
+_sweeping = threading.RLock()  # one sweep at a time: it uses the nodes' _n and _cot slots
 _running: list = []  # while a sweep runs: its nodes and the additions other sweeps owe them
 
 
 def _backward(root: Value, seed: Any) -> None:
-    # While the sweep runs, each node's _grad slot holds its cotangent dL/dnode (reading and
-    # adding on the node itself is what makes the sweep fast). Whatever .grad held before is
-    # set aside in `kept` and added back at the end, so every node ends with old .grad +
-    # dL/dnode, as if the sweep had kept a table of its own; if the sweep fails, every
-    # node gets its old .grad back. `start` is this sweep's "no cotangent yet": −0.0,
-    # since −0.0 + g is g bit for bit, and a fresh object, never left in a slot after it.
+    # The cotangents live in the nodes' _cot slots while the sweep runs (reading and adding
+    # on the node itself is what makes the sweep fast); a node's .grad gets its dL/dnode
+    # added once that is final, when the sweep passes it on. If the sweep fails, every node
+    # gets back the .grad it had (`kept`). `start` is this sweep's "no cotangent yet":
+    # −0.0, since −0.0 + g is g bit for bit, and a fresh object.
     with _sweeping:
         if _running:  # backward called by a custom op's backward: a sweep of its own
             return _backward_inside(root, seed)
@@ -436,17 +436,15 @@ def _backward(root: Value, seed: Any) -> None:
         try:
             if root._grad is not None:
                 kept[root] = root._grad
-            root._grad = seed
+            root._cot = seed
             _reach(order, start, kept)
             _sweep(root, start)
         except BaseException:
             for node in order:
                 node._grad = kept.get(node)
+                node._cot = None
                 node._n = 0
             raise
-        else:
-            for node, old in kept.items():
-                node._grad = old + node._grad
         finally:
             _running.clear()
             for node, g in owed.items():
@@ -457,8 +455,8 @@ def _backward(root: Value, seed: Any) -> None:
 
 
 def _reach(order: list, start: float, kept: dict) -> None:
-    """Append every Value that ``order[0]`` depends on, set to ``start`` (old .grad kept);
-    count in ``_n`` the edges into each from the nodes reached."""
+    """Append every Value that ``order[0]`` depends on, its cotangent set to ``start``;
+    count in ``_n`` the edges into each from the nodes reached; keep the old .grad."""
     push = order.append
     for node in order:  # grows as it goes: every node is visited once
         inputs = node._x, node._y
@@ -471,53 +469,55 @@ def _reach(order: list, start: float, kept: dict) -> None:
                     p._n = n + 1
                     continue
                 p._n = 1
-                old = p._grad
-                if old is not None:
-                    kept[p] = old
-                p._grad = start
+                if p._grad is not None:
+                    kept[p] = p._grad
+                p._cot = start
                 push(p)
 
 
 def _sweep(root: Value, start: float) -> None:
     """Pass each cotangent to the node's inputs once it is final: when every node that uses
-    the node has passed its part (Kahn's order: ``_n`` counts down to 0)."""
+    the node has passed its part (Kahn's order: ``_n`` counts down to 0); then add it to
+    the node's .grad."""
     handed: set[int] = set()  # arrays given to a node's .grad: never shared, never a view
     stack = [root]
     pop, push = stack.pop, stack.append
     while stack:
         node = pop()
-        g = node._grad
+        g = node._cot
+        node._cot = None
         dx = node._dx
         if dx is not None:  # scalar node: its factor values were stored when it was built
             a = node._x
             if type(a) is Value:
-                a._grad += g * dx
+                a._cot += g * dx
                 n = a._n - 1
                 a._n = n
                 if not n:
                     push(a)
             b = node._y
             if type(b) is Value:
-                b._grad += g * node._dy
+                b._cot += g * node._dy
                 n = b._n - 1
                 b._n = n
                 if not n:
                     push(b)
-        elif node._op is not None:
+        else:
             if type(g) is not float:
-                node._grad = g = _own(g, handed)
-            args = local_args(node)
-            for p, factor in zip(node.parents, node._op.factors):
-                if type(p) is Value:
-                    gp = fit(factor.chain(g, args), p.data)
-                    old = p._grad
-                    p._grad = gp if old is start else old + gp
-                    n = p._n - 1
-                    p._n = n
-                    if not n:
-                        push(p)
-        elif type(g) is not float:  # a tensor leaf
-            node._grad = _own(g, handed)
+                g = _own(g, handed)
+            if node._op is not None:
+                args = local_args(node)
+                for p, factor in zip(node.parents, node._op.factors):
+                    if type(p) is Value:
+                        gp = fit(factor.chain(g, args), p.data)
+                        old = p._cot
+                        p._cot = gp if old is start else old + gp
+                        n = p._n - 1
+                        p._n = n
+                        if not n:
+                            push(p)
+        old = node._grad
+        node._grad = g if old is None else old + g
 
 
 def _own(g: np.ndarray, handed: set) -> np.ndarray:

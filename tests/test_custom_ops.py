@@ -80,3 +80,15 @@ def test_redefining_a_custom_op_replaces_it():
     a = ag.custom_op("redefined", lambda x: x, derivative=lambda x, o: 1.0)
     b = ag.custom_op("redefined", lambda x: 2 * x, derivative=lambda x, o: 2.0)
     assert RULES["redefined"] is b.rule is not a.rule
+
+
+def test_custom_op_never_differentiates_a_constant_input():
+    """No derivative is computed for a plain number or array mixed in, scalar or tensor."""
+    calls = []
+    op = ag.custom_op("pair_const", lambda x, y: x * y,
+                      derivative=(lambda x, y, o: y, lambda x, y, o: calls.append(1) or x))
+    x = Value(2.0)
+    op(x, 3.0).backward()
+    t = Value(np.array([1.0, 2.0]))
+    op(t, np.array([3.0, 4.0])).sum().backward()
+    assert calls == [] and x.grad == 3.0 and np.array_equal(t.grad, [3.0, 4.0])

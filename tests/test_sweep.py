@@ -101,3 +101,26 @@ def test_second_backward_on_a_scalar_graph_adds_one_more():
     first = [v.grad for v in toposort(L)]
     L.backward()
     assert [v.grad for v in toposort(L)] == [g + g for g in first]
+
+
+def test_grad_read_during_a_sweep_is_the_old_grad_until_the_node_is_passed():
+    """A custom op's backward that reads .grad mid-sweep sees the .grad from before this
+    backward for a node whose dL/dnode is not final yet, never a partial sum."""
+    w = Value(np.array([1.0, 2.0]))
+    (w * 3.0).sum().backward()  # w.grad = [3, 3]
+    seen = []
+    peek = ag.custom_op("peek_grad", lambda x: x + 0,
+                        vjp=lambda g, x, out: seen.append(w.grad.copy()) or g)
+    (peek(w * 2.0) + w * 5.0).sum().backward()
+    assert np.array_equal(seen[0], [3.0, 3.0])
+    assert np.array_equal(w.grad, [3.0 + 2.0 + 5.0] * 2)
+
+
+def test_grad_read_during_a_scalar_sweep_is_the_old_grad():
+    w = Value(1.5)
+    (w * 3.0).backward()
+    seen = []
+    peek = ag.custom_op("peek_scalar_grad", lambda x: x + 0,
+                        vjp=lambda g, x, out: seen.append(w.grad) or g)
+    (peek(w * 2.0) + w * 5.0).backward()
+    assert seen == [3.0] and w.grad == 10.0
