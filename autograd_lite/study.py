@@ -652,8 +652,9 @@ def verdict(summary: dict, st: Settings) -> str:
         f"{pe['float16']:.0f} % of initialisations in float16, {pe['float32']:.0f} % in float32 "
         f"and {pe['float64']:.0f} % in float64 (paper: ~100 %, ~46 %, 0 %); an epoch here is "
         f"{N_TRAIN} images through 2 x {st.hidden} ReLUs, "
-        f"{N_TRAIN * 2 * st.hidden:,} pre-activations, against the paper's 60000 images "
-        f"through 3 x 256"
+        f"{N_TRAIN * 2 * st.hidden:,} pre-activations, against the paper's 60000 MNIST "
+        f"images through 2 x 256 ReLUs ({60000 * 2 * 256:,}; its 3 x 256 network has no ReLU "
+        f"after the first layer)"
         + (", which is why float32 rarely meets a zero here." if pe["float32"] < 46 else "."))
     d16 = 100 * s16["steps_differ"] / s16["steps"]
     out.append(
@@ -751,7 +752,8 @@ def plot(summary: dict, st: Settings, folder: Path) -> list[Path]:
 
     fig, ax = plt.subplots(figsize=(8, 4.5))
     for p in PRECISIONS:
-        for key, style, name in (("mul", "-", "multiply"), ("rep", ":", "replace")):
+        for key, style, name in (("mul", "-", "multiply (chain rule)"),
+                                 ("rep", ":", "replace (the paper's code)")):
             curves = [r["dist"][key] for r in summary[p]["runs"] if key in r["dist"]]
             if not curves:
                 continue
@@ -774,7 +776,8 @@ def plot(summary: dict, st: Settings, folder: Path) -> list[Path]:
     fig.savefig(paths[-1], dpi=120)
     plt.close(fig)
 
-    panels = [(p, "mul1", "multiply") for p in PRECISIONS] + [("float16", "rep1", "replace")]
+    panels = ([(p, "mul1", "multiply (chain rule)") for p in PRECISIONS]
+              + [("float16", "rep1", "replace (paper's code)")])
     fig, axes = plt.subplots(2, len(panels), figsize=(13, 6.5), sharex=True, sharey="row")
     epochs = np.arange(1, st.epochs + 1)
     for col, (p, one, name) in enumerate(panels):
@@ -788,6 +791,7 @@ def plot(summary: dict, st: Settings, folder: Path) -> list[Path]:
                 ax.fill_between(epochs, y.min(0), y.max(0), color=colour, alpha=0.15)
         axes[0, col].set_title(f"{p}, {name}")
         axes[1, col].set_xlabel("epoch")
+        axes[1, col].xaxis.set_major_locator(ticker.MaxNLocator(integer=True))
         for ax in axes[:, col]:
             ax.grid(True, which="both", alpha=0.3)
     lo, hi = axes[1, 0].get_ylim()
@@ -811,14 +815,19 @@ def plot(summary: dict, st: Settings, folder: Path) -> list[Path]:
         first = summary[p]["first"]
         k = np.arange(1, per_epoch + 1)
         frac = [np.mean((first >= 0) & (first < j)) for j in k]
+        # float64 (dashed, thin) is drawn under the others: at 0 % it would hide float32's
+        # small steps; the counts in the legend say what a step of 1 % can't show
         ax.step(np.minimum(k * st.batch, N_TRAIN), np.array(frac) * 100, where="post",
-                color=colours[p], label=p, ls="--" if p == "float64" else "-")
+                color=colours[p], ls="--" if p == "float64" else "-",
+                lw=1.2 if p == "float64" else 1.8, zorder=1 if p == "float64" else 2,
+                label=f"{p}: {summary[p]['inits_differ']} of {summary[p]['n_inits']} "
+                      "within one epoch")
     ax.set_xlabel("training images seen (one epoch = 1437) at the initial parameters")
     ax.set_ylabel("initialisations where some\nminibatch's gradients differ (%)")
     ax.set_title(f"P(relu'(0) matters within the first n images), {st.inits} initialisations")
     ax.set_ylim(-3, 103)
     ax.grid(True, alpha=0.3)
-    ax.legend()
+    ax.legend(loc="center right")
     fig.tight_layout()
     paths.append(folder / "relu0_init.png")
     fig.savefig(paths[-1], dpi=120)

@@ -2,7 +2,9 @@
 
 import argparse
 import csv
+import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -95,9 +97,27 @@ def test_study_init_params_is_pytorch_uniform_and_shared_across_precisions():
     assert [p.shape for p in p64] == [(64, 16), (16,), (16, 16), (16,), (16, 10), (10,)]
     for p, fan_in in zip(p64, (64, 64, 16, 16, 16, 16)):
         assert np.abs(p).max() <= 1 / np.sqrt(fan_in)
+    for W, fan_in in zip(p64[::2], (64, 16, 16)):  # the whole interval, not a narrower one
+        bound = 1 / np.sqrt(fan_in)
+        assert W.max() > 0.9 * bound and W.min() < -0.9 * bound
+        assert abs(W.mean()) < 0.1 * bound and abs(W.std() - bound / np.sqrt(3)) < 0.1 * bound
     for a, b in zip(p16, p64):
         assert a.dtype == np.float16 and np.array_equal(a, b.astype(np.float16))
     assert np.array_equal(study.init_params(3, 16, np.float64)[0], p64[0])
+
+
+@pytest.mark.parametrize("dtype", [np.float16, np.float32, np.float64])
+def test_study_sgd_step_keeps_the_parameters_in_their_precision(dtype):
+    X, y, *_ = study.load_data()
+    X, y = X[:32].astype(dtype), y[:32]
+    params = study.init_params(0, 8, dtype)
+    for act in (ag.Value.relu, study.replace_relu(1.0)):
+        grads = study._grads(params, X, y, act)
+        assert [g.dtype for g in grads] == [np.dtype(dtype)] * 6
+        assert [g.shape for g in grads] == [p.shape for p in params]
+        new = study._sgd(params, grads, 0.05)
+        assert [p.dtype for p in new] == [np.dtype(dtype)] * 6
+        assert all(not np.array_equal(a, b) for a, b in zip(new, params))
 
 
 def test_study_logits_labels_the_relu_layers():
@@ -122,12 +142,68 @@ def test_study_data_split_and_fallback(monkeypatch):
     assert set(gy.tolist()) == set(range(10))
 
 
-def test_study_in_process_run_of_a_tiny_setting():
-    tiny = study.Settings(hidden=8, epochs=1, seeds=1, inits=2, workers=1)
-    results = study._execute(study._tasks(tiny), 1)
-    summary = study.summarise(results, tiny)
-    assert summary["float64"]["steps"] == 45 and summary["float64"]["n_inits"] == 2
-    assert len(study.table_rows(summary, tiny)) == 4
+def test_study_data_split_is_fixed_and_partitions_the_digits():
+    datasets = pytest.importorskip("sklearn.datasets")
+    X, y, Xt, yt, _ = study.load_data()
+    again = study.load_data()
+    assert all(np.array_equal(a, b) for a, b in zip((X, y, Xt, yt), again[:4]))
+    digits, labels = datasets.load_digits(return_X_y=True)
+    assert len(X) + len(Xt) == len(digits) == 1797
+    # together the two parts are the digits / 16, each image exactly once
+    ours = np.column_stack([np.concatenate([X, Xt]) * 16, np.concatenate([y, yt])])
+    theirs = np.column_stack([digits, labels])
+    assert np.array_equal(ours[np.lexsort(ours.T)], theirs[np.lexsort(theirs.T)])
+
+
+def test_study_runs_end_to_end_on_the_generated_fallback(monkeypatch, tmp_path, capsys):
+    monkeypatch.setitem(sys.modules, "sklearn", None)
+    monkeypatch.setitem(sys.modules, "sklearn.datasets", None)
+    monkeypatch.setattr(study, "_DATA", None)
+    args = ["--quick", "--hidden", "16", "--epochs", "2", "--seeds", "1", "--inits", "1",
+            "--workers", "1", "--out", str(tmp_path)]
+    assert study.main(args) == 0
+    text = (tmp_path / "relu0_results.md").read_text()
+    assert "generated stand-in for the digits (scikit-learn is not installed)" in text
+    assert "generated stand-in" in capsys.readouterr().out
+    rows = _rows(tmp_path / "relu0_runs.csv")
+    assert len(rows) == 3 and all(float(r["acc_mul0"]) > 0.2 for r in rows)  # chance: 0.1
+
+
+TINY = study.Settings(hidden=8, epochs=1, seeds=1, inits=2, workers=1)
+
+
+@pytest.fixture(scope="module")
+def tiny_summary():
+    return study.summarise(study._execute(study._tasks(TINY), 1), TINY)
+
+
+def test_study_in_process_run_of_a_tiny_setting(tiny_summary):
+    assert tiny_summary["float64"]["steps"] == 45 and tiny_summary["float64"]["n_inits"] == 2
+    assert len(study.table_rows(tiny_summary, TINY)) == 4
+
+
+def test_study_verdict_says_when_a_claim_did_not_hold(tiny_summary):
+    text = study.verdict(tiny_summary, TINY)
+    assert "(paper: 0, ~1e-8, ~1e-7)" in text and "(paper: ~100 %, ~46 %, 0 %)" in text
+    assert "60000 MNIST images through 2 x 256 ReLUs" in text
+    # as if float16 had met no exact zero (and float32 some): the claim fails, and it says so
+    s16, s32 = (dict(tiny_summary[p]) for p in ("float16", "float32"))
+    s16["zeros_train"], s16["zeros_init"] = [0, 0], [0, 0]
+    s32["zeros_train"] = [1, 0]
+    flipped = {**tiny_summary, "float16": s16, "float32": s32}
+    assert "Fewer bits, more zeros: did not hold." in study.verdict(flipped, TINY)
+    # as if relu'(0) = 1 had ended 30 points lower with the chain rule
+    mul1 = dict(s16["mul1"], acc=s16["mul1"]["acc"] - 0.3)
+    hurt = {**tiny_summary, "float16": dict(tiny_summary["float16"], mul1=mul1)}
+    assert "beyond twice the spread between seeds in float16" in study.verdict(hurt, TINY)
+
+
+def test_study_full_settings_are_the_issues():
+    full = study.FULL
+    assert (full.lr, full.batch) == (study.QUICK.lr, study.QUICK.batch) == (0.05, 32)
+    assert full.seeds >= 5 and full.inits >= 100 and full.workers == 2
+    assert (study.N_TRAIN, study.N_TEST) == (1437, 360)
+    assert study.PRECISIONS == ("float16", "float32", "float64") and study.CHOICES == (0, 1)
 
 
 def test_study_arguments():
@@ -157,3 +233,22 @@ def test_study_runs_without_tqdm_and_matplotlib(monkeypatch, capsys, tmp_path):
     assert study.plot({}, study.QUICK, tmp_path) == []
     assert "matplotlib is not installed: no plots" in capsys.readouterr().err
     assert list(tmp_path.iterdir()) == []
+
+
+def test_study_example_script_is_the_study():
+    script = Path(__file__).resolve().parents[1] / "examples" / "relu0_study.py"
+    r = subprocess.run([sys.executable, str(script), "--help"], capture_output=True, text=True,
+                       timeout=120)
+    assert r.returncode == 0, r.stderr
+    assert "autograd-lite study relu0" in r.stdout and "--quick" in r.stdout
+    assert "--figures" in r.stdout
+
+
+def test_study_pins_blas_to_one_thread():
+    threadpoolctl = pytest.importorskip("threadpoolctl")
+    limits = study._pin_blas()
+    try:
+        blas = [p for p in threadpoolctl.threadpool_info() if p["user_api"] == "blas"]
+        assert blas and all(p["num_threads"] == 1 for p in blas)
+    finally:
+        limits.restore_original_limits()
