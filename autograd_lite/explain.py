@@ -57,13 +57,20 @@ _SIMPLE = re.compile(r"[\w.′']+")
 
 
 def number(v: Any, digits: int = 4, full: int = 6) -> str:
-    """A number or array as short text: ``digits`` significant digits, small arrays in full."""
+    """A number or array as short text: ``digits`` significant digits, small arrays in full.
+
+    Only the text changes: a zero is written ``0`` whatever its sign (IEEE ``0 · -2`` is
+    ``-0.0``), while the value itself is left as it is.
+
+    >>> number(-0.0), number(2 / 3), number(np.array([-0.0, 0.5]))
+    ('0', '0.6667', '[0. , 0.5]')
+    """
     if v is None:
         return "?"
     if isinstance(v, bool | np.bool_):
         return "1" if v else "0"
     if isinstance(v, numbers.Real) or (isinstance(v, np.ndarray) and v.ndim == 0):
-        return f"{float(v):.{digits}g}"
+        return f"{float(v) + 0.0:.{digits}g}"  # + 0.0: a -0.0 is shown as 0
     a = np.asarray(v)
     if a.size > full and a.size and np.all((a == 0) | (a == 1)):  # a mask such as 1[z>0]
         return f"1 at {np.count_nonzero(a):,} of {a.size:,} entries, 0 elsewhere"
@@ -158,6 +165,12 @@ def factor_value(node: Value, slot: int) -> Any:
     return node._op.factors[slot].value(local_args(node))
 
 
+def as_vjp(node: Value, slot: int, value: Any) -> bool:
+    """Whether a factor is shown as a vector-Jacobian product rather than by its ``value``:
+    a VJP rule whose shown value is an array, or that shows none (``value`` is ``None``)."""
+    return node._op.factors[slot].vjp is not None and (value is None or bool(np.ndim(value)))
+
+
 def _pull(node: Value, slot: int, g: Any) -> Any:
     """One chain-rule step, as backward takes it: g · ∂node/∂input, in the input's shape."""
     if node._local is not None:
@@ -201,7 +214,14 @@ class PathFactor:
     def input(self) -> Value:
         return self.out._prev[self.slot]
 
+    @property
+    def is_vjp(self) -> bool:
+        """Whether the factor is applied as a vector-Jacobian product (see :func:`as_vjp`)."""
+        return as_vjp(self.out, self.slot, self.value)
+
     def __str__(self) -> str:
+        if self.value is None and self.is_vjp:
+            return f"{self.partial} = {self.symbol} (a vector-Jacobian product)"
         return f"{self.partial} = {self.symbol} = {number(self.value)}"
 
 
@@ -295,7 +315,7 @@ class Explanation:
             for f in dots:
                 if f is None:
                     continue
-                if f.out._op.factors[f.slot].vjp is not None and np.ndim(f.value):
+                if f.is_vjp:
                     lines.append(f"      {f.symbol}: applied as a vector-Jacobian product")
                 elif f.symbol != number(f.value):
                     lines.append(_block(f"      {f.symbol} = ", number(f.value)))
@@ -315,7 +335,7 @@ class Explanation:
                          "the input was")
                 lines.append(f"    kink: at {names(f.out)} = {names.formula(f.out)} {where} "
                              f"exactly 0; there the factor is the subgradient "
-                             f"{f.out.op}'(0) = {ctx.get('subgradient', 0.0):g}")
+                             f"{f.out.op}'(0) = {ctx.get('subgradient', 0.0) + 0.0:g}")
         return lines
 
 

@@ -7,6 +7,7 @@ or float64. Everything the engine stores goes through :func:`as_data`.
 from __future__ import annotations
 
 import numbers
+import re
 from typing import Any
 
 import numpy as np
@@ -85,17 +86,31 @@ def fit(g: Data, like: Data) -> Data:
 
 
 def summary(x: Data, full: int = 6, precision: int = 4) -> str:
-    """A short text for a number or array: small arrays in full, large ones summarised."""
+    """A short text for a number or array: small arrays in full, large ones summarised.
+
+    A zero is written without a sign: ``-0.0`` (say ``0 · -2``), and a tiny negative number
+    that rounds to zero, read ``0``. Only the text changes, never ``x``.
+
+    >>> summary(-0.0), summary(np.array([-0.0, -1e-20, 0.5]))
+    ('0', '[ 0. ,  0. ,  0.5]')
+    """
     if type(x) is float or (isinstance(x, np.ndarray) and x.ndim == 0):
-        return f"{float(x):.{precision}g}"
+        return f"{float(x) + 0.0:.{precision}g}"
     x = np.asarray(x)
     if x.dtype == bool:
         x = x.astype(np.float64)
+    if x.dtype.kind == "f":
+        x = x + 0.0  # a new array without -0.0 (the caller's is untouched)
     if x.size <= full:
-        return np.array2string(x, precision=precision, separator=", ", suppress_small=True,
+        text = np.array2string(x, precision=precision, separator=", ", suppress_small=True,
                                max_line_width=60)
+        return _NEGATIVE_ZERO.sub(" ", text)
     finite = x[np.isfinite(x)]
     if finite.size == 0:
         return f"{x.shape} all non-finite"
-    return (f"mean {finite.mean():.{precision}g}, "
-            f"range [{finite.min():.{precision}g}, {finite.max():.{precision}g}]")
+    lo, hi, mean = (float(t) + 0.0 for t in (finite.min(), finite.max(), finite.mean()))
+    return f"mean {mean:.{precision}g}, range [{lo:.{precision}g}, {hi:.{precision}g}]"
+
+
+# the sign of a number NumPy rounded to zero ("-0.", "-0.000"), kept as a space for alignment
+_NEGATIVE_ZERO = re.compile(r"(?<![\w.])-(?=0\.0*(?![\d.]))")

@@ -22,6 +22,7 @@ dashed grey box        folded nodes, when the graph has more than ``max_nodes``
 
 from __future__ import annotations
 
+import numbers
 import os
 import shutil
 import subprocess
@@ -36,6 +37,7 @@ import numpy as np
 from .explain import (
     Explanation,
     GraphNames,
+    as_vjp,
     explain_with,
     factor_value,
     number,
@@ -111,7 +113,8 @@ def draw(root: Value, wrt: Value | None = None, *, max_nodes: int | None = 120,
     Each node shows its name (its label, or ``v<i>``; an unlabelled root is ``L``) and,
     for an op, ``name = formula``; then its data and grad (tensors: shape, dtype and a
     summary; up to ``full`` elements in full). ReLU, leaky ReLU and abs nodes show their
-    subgradient; a node where an input sat exactly on the kink is orange and says how many.
+    subgradient; a node where an input sat exactly on the kink is orange and says how many,
+    and its edge says where the subgradient was taken (``relu'(0) = 0 used at 1 of 4 entries``).
     Every edge input → op carries the factor ∂out/∂in: the rule's symbol with the names
     filled in and its value here, read from the same table backward uses (tensors: a
     summary; a vector-Jacobian product says so). ``x * x`` gives two edges. Constants are
@@ -294,7 +297,7 @@ def _node_lines(v: Value, names: GraphNames, full: int) -> list[str]:
     lines.append("grad " + number(grad, full=full))
     ctx = v._ctx or {}
     if "subgradient" in ctx:
-        lines.append(f"{v.op}'(0) = {ctx['subgradient']:g} (subgradient)")
+        lines.append(f"{v.op}'(0) = {ctx['subgradient'] + 0.0:g} (subgradient)")
     k = ctx.get("kinks")
     if k:
         x = v._prev[0]
@@ -333,19 +336,31 @@ def _edge_style(v: Value, slot: int, names: GraphNames, on_path: Mapping[Value, 
     symbol = names.symbol(v, slot)
     head = f"{names.partial(v, slot)} = {symbol}"
     value = factor_value(v, slot)
-    kinks = (v._ctx or {}).get("kinks")
-    if v._op.factors[slot].vjp is not None and np.ndim(value):
+    if as_vjp(v, slot, value):
         tail = "(a vector-Jacobian product)"
     elif number(value, full=full) == symbol:
         tail = ""
     else:
         tail = "= " + number(value, full=full)
-        if kinks:
-            tail += " (subgradient)" if type(v.data) is float else f" (subgradient at {kinks})"
-    attrs = {"label": _lines([t for t in (head, tail) if t])}
+    attrs = {"label": _lines([t for t in (head, tail, _kink_note(v)) if t])}
     if v in on_path and p in on_path:
         attrs.update(color=PATH, fontcolor=PATH, penwidth="2.2")
     return attrs
+
+
+def _kink_note(v: Value) -> str:
+    """Where an edge into ``v`` took the recorded subgradient: ``relu'(0) = 0 used at 1 of 4
+    entries`` (a scalar: ``relu'(0) = 0 used``); empty when no input sat on the kink."""
+    ctx = v._ctx or {}
+    k = ctx.get("kinks")
+    if not k:
+        return ""
+    s = ctx.get("subgradient")
+    used = (f"{v.op}'(0) = {s + 0.0:g} used" if isinstance(s, numbers.Real)
+            else f"the subgradient of {v.op} at 0 used")
+    x = v._prev[0]  # the input the kinks were counted on, as in the node's "⚠ kink" line
+    x = x.data if x.__class__ is Value else x
+    return f"{used} at {k:,} of {np.size(x):,} entries" if np.ndim(x) else used
 
 
 def _caption(root: Value, wrt: Value | None, names: GraphNames, why: Explanation | None,

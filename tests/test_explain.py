@@ -1,10 +1,14 @@
 """explain(): the chain rule written out path by path, and its total is backward's gradient."""
 
+import re
+
 import numpy as np
 import pytest
 
 import autograd_lite as ag
 from autograd_lite import Value
+from autograd_lite.explain import number
+from autograd_lite.shapes import summary
 
 
 def _fresh_grad(build, *data):
@@ -164,3 +168,41 @@ def test_explain_rejects_bad_max_paths():
     x = Value(1.0)
     with pytest.raises(ValueError, match="max_paths"):
         ag.explain(x, x, max_paths=0)
+
+
+NEGATIVE_ZERO = re.compile(r"-0(?:\.0*)?(?![\d.])")  # -0, -0., -0.00; not -0.5
+
+
+def test_number_never_shows_negative_zero_but_the_gradient_keeps_its_sign():
+    w = Value(-0.5, "w")
+    L = ((w * 2.0).relu() - 1.0) ** 2  # dL/dw = -2 · 0 · 2 = -0.0 in IEEE arithmetic
+    L.backward()
+    assert w.grad == 0.0 and np.signbit(w.grad)  # only the display changes
+    assert number(-0.0) == "0" and number(np.float32(-0.0)) == "0"
+    assert "-0." not in number(np.array([-0.0, 0.5]))
+    assert not NEGATIVE_ZERO.search(summary(np.array([-0.0, -1e-20, 0.5])))  # NumPy rounds
+    assert summary(np.full(10, -0.0)) == "mean 0, range [0, 0]"
+    text = str(ag.explain(L, w))
+    assert "(-2) · 1 · 0 · 2 = 0\n" in text and not NEGATIVE_ZERO.search(text)
+    src = ag.draw(L, wrt=w).source
+    assert "grad -0" not in src and "= -0\n" not in src and "= -0<" not in src
+    assert not NEGATIVE_ZERO.search(src)
+    T = Value(np.array([-1.0, 0.0, 1.0, 2.0]), "T")
+    J = ag.mse_loss(T.relu(), np.ones(4))
+    J.backward()
+    assert np.signbit(T.grad[0])  # 0 times a negative number, kept in .grad
+    assert "grad [0. , 0. , 0. , 0.5]" in ag.draw(J, wrt=T).source
+    assert not NEGATIVE_ZERO.search(str(ag.explain(J, T)) + ag.draw(J, wrt=T).source)
+
+
+def test_explain_vjp_factor_with_no_value_is_not_written_as_a_question_mark():
+    op = ag.custom_op("gap_vjp", lambda z: 2 * z, vjp=lambda g, z, out: 2 * g, symbol="2·(·)")
+    z = Value(np.array([1.0, -1.0]), "z")
+    J = op(z).sum()
+    J.backward()
+    e = ag.explain(J, z)
+    f = e.paths[0][1]
+    assert f.value is None and f.is_vjp
+    assert str(f) == "∂v1/∂z = 2·(·) (a vector-Jacobian product)"
+    assert "?" not in str(e) and "2·(·): applied as a vector-Jacobian product" in str(e)
+    np.testing.assert_array_equal(e.total, z.grad)

@@ -47,8 +47,10 @@ def nodes(source):
 
 
 def drawn_value(lines):
-    """The number after the last '=' of an edge label (what the picture says the factor is)."""
-    text = lines[-1].rsplit("= ", 1)[1].replace(" (subgradient)", "")
+    """The number an edge label gives the factor: its '= value' line, else the number after
+    the symbol (``∂L/∂x = 1``, where the symbol is its value)."""
+    value = [t[2:] for t in lines if t.startswith("= ")]
+    text = value[0] if value else lines[0].rsplit("= ", 1)[1]
     return np.array(ast.literal_eval(text), dtype=float)
 
 
@@ -143,7 +145,50 @@ def test_draw_marks_relu_subgradient_and_kinks():
     assert "⚠ kink: 1 input exactly 0" in relu[0] and KINK_FILL in relu[1]
     assert any("⚠ kink: 2 of 4 inputs exactly 0" in v[0] for v in n.values())
     (lines, _), = edges(src)[("n4", "n5")]
-    assert lines == ["∂a/∂z = 1[z>0]", "= 0.5 (subgradient)"]
+    assert lines == ["∂a/∂z = 1[z>0]", "= 0.5", "relu'(0) = 0.5 used"]
+    (lines, _), = [e for es in edges(src).values() for e in es if "1[T>0]" in e[0][0]]
+    assert lines[1:] == ["= [0., 0., 0., 1.]", "relu'(0) = 0 used at 2 of 4 entries"]
+
+
+def test_draw_kink_edge_says_how_many_entries_used_the_subgradient_not_at_what():
+    x = Value(np.array([-1.0, 0.0, 1.0, 2.0]), "x")
+    J = ag.mse_loss(x.relu(), np.ones(4))  # relu'(0) = 0, one entry exactly 0
+    J.backward()
+    src = ag.draw(J, wrt=x).source
+    edge = next(line for line in src.splitlines() if "->" in line and "1[x>0]" in line)
+    assert "subgradient at 1" not in edge  # reads as "relu'(0) = 1" on a relu'(0) = 0 graph
+    assert "1 of 4" in edge
+    (lines, _), = edges(src)[("n0", "n1")]
+    assert lines == ["∂v1/∂x = 1[x>0]", "= [0., 0., 1., 1.]",
+                     "relu'(0) = 0 used at 1 of 4 entries"]
+
+
+@pytest.mark.parametrize("build,note", [
+    (lambda x: x.leaky_relu(0.1), "leaky_relu'(0) = 0.1 used"),
+    (lambda x: x.leaky_relu(0.1, subgradient=0.4), "leaky_relu'(0) = 0.4 used"),
+    (lambda x: x.abs(subgradient=-0.25), "abs'(0) = -0.25 used"),
+    (lambda x: x.relu(subgradient=1.0), "relu'(0) = 1 used"),
+])
+def test_draw_kink_edge_names_each_ops_recorded_derivative_at_zero(build, note):
+    for data, where in ((0.0, ""), (np.array([0.0, -0.0, 3.0]), " at 2 of 3 entries")):
+        x = Value(data, "x")
+        out = build(x)
+        (lines, _), = edges(ag.draw(out).source)[("n0", "n1")]
+        assert lines[-1] == note + where
+    x = Value(np.array([1.0, -2.0]), "x")  # no kink: no note
+    (lines, _), = edges(ag.draw(build(x)).source)[("n0", "n1")]
+    assert len(lines) == 2 and "used" not in lines[-1]
+
+
+def test_draw_vjp_factor_with_no_value_is_not_drawn_as_a_question_mark():
+    op = ag.custom_op("gap_vjp", lambda z: 2 * z, vjp=lambda g, z, out: 2 * g, symbol="2·(·)")
+    z = Value(np.array([1.0, -1.0]), "z")
+    J = op(z).sum()
+    J.backward()
+    src = ag.draw(J, wrt=z).source
+    assert "= ?" not in src
+    (lines, _), = edges(src)[("n0", "n1")]
+    assert lines == ["∂v1/∂z = 2·(·)", "(a vector-Jacobian product)"]
 
 
 def test_draw_wrt_highlights_every_path_and_writes_the_caption():
