@@ -6,6 +6,8 @@ Each :class:`Rule` has a ``forward`` and, for each input, one :class:`Factor`: t
 chain-rule factor ∂out/∂input. A factor is one of
 
 * ``const``  -- a constant local derivative (``add``: 1, ``sub``: 1 and −1);
+* ``input``  -- the local derivative is the value of another input, by position
+  (``mul``: ∂(x·y)/∂x is y, ``input=1``); elementwise, like ``local``;
 * ``local``  -- an elementwise local derivative, a function ``(*xs, out[, ctx])`` whose
   result backward **multiplies** the upstream gradient ``g`` by;
 * ``vjp``    -- a vector-Jacobian product ``(g, *xs, out[, ctx])`` for ops that are not
@@ -47,19 +49,23 @@ from .shapes import shape_of
 class Factor:
     """One input's chain-rule factor ∂out/∂input: a symbol and how to compute it."""
 
-    __slots__ = ("symbol", "const", "local", "vjp", "shown")
+    __slots__ = ("symbol", "const", "input", "local", "vjp", "shown")
 
     def __init__(self, symbol: str | Callable[..., str], *, const: float | None = None,
-                 local: Callable | None = None, vjp: Callable | None = None,
-                 shown: Callable | None = None) -> None:
-        if (const is not None) + (local is not None) + (vjp is not None) != 1:
-            raise ValueError("a factor needs exactly one of const, local or vjp")
-        self.symbol, self.const, self.local, self.vjp, self.shown = symbol, const, local, vjp, shown
+                 input: int | None = None, local: Callable | None = None,  # noqa: A002
+                 vjp: Callable | None = None, shown: Callable | None = None) -> None:
+        kinds = (const is not None) + (input is not None) + (local is not None) + (vjp is not None)
+        if kinds != 1:
+            raise ValueError("a factor needs exactly one of const, input, local or vjp")
+        self.symbol, self.const, self.input = symbol, const, input
+        self.local, self.vjp, self.shown = local, vjp, shown
 
     def chain(self, g: Any, args: tuple) -> Any:
         """``g · ∂out/∂input``: the upstream gradient times this factor (before un-broadcasting)."""
         if self.const is not None:
             return g if self.const == 1.0 else g * self.const
+        if self.input is not None:
+            return g * args[self.input]
         if self.local is not None:
             return g * self.local(*args)
         return self.vjp(g, *args)
@@ -70,9 +76,11 @@ class Factor:
         Built-in locals already return floats for floats (``exact``); a VJP is linear in g,
         so its factor is ``vjp(1.0, ...)``.
         """
-        c, local, vjp = self.const, self.local, self.vjp
+        c, i, local, vjp = self.const, self.input, self.local, self.vjp
         if c is not None:
             return lambda *args: c
+        if i is not None:
+            return lambda *args: args[i]
         if local is not None:
             return local if exact else lambda *args: float(local(*args))
         return lambda *args: float(vjp(1.0, *args))
@@ -81,6 +89,8 @@ class Factor:
         """The factor's value at this point: what a picture shows on the edge."""
         if self.const is not None:
             return self.const
+        if self.input is not None:
+            return args[self.input]
         if self.local is not None:
             return self.local(*args)
         return self.shown(*args) if self.shown is not None else None
@@ -96,7 +106,7 @@ class Rule:
     """An op: its forward and one chain-rule factor per input (see the module docstring)."""
 
     __slots__ = ("name", "formula", "forward", "factors", "prepare", "kink", "custom", "doc",
-                 "consts", "scalar_fns", "scalar")
+                 "consts", "picks", "scalar_fns", "scalar")
 
     def __init__(self, name: str, formula: str, forward: Callable, factors: tuple[Factor, ...],
                  prepare: Callable[..., dict] | None = None, kink: Callable | None = None,
@@ -108,6 +118,8 @@ class Rule:
         # sub, neg) share one tuple; ``scalar`` gives output and factor values in one call.
         consts = tuple(f.const for f in factors)
         self.consts = consts if None not in consts else None
+        picks = tuple(f.input for f in factors)  # factors that are other inputs' values
+        self.picks = picks if None not in picks else None
         self.scalar_fns = tuple(f.scalar_fn(exact=not custom) for f in factors)
         self.scalar = scalar
 
@@ -226,10 +238,8 @@ ADD = register(Rule("add", "{x} + {y}", operator.add,
 SUB = register(Rule("sub", "{x} − {y}", operator.sub,
                     (Factor("1", const=1.0), Factor("−1", const=-1.0))))
 NEG = register(Rule("neg", "−{x}", operator.neg, (Factor("−1", const=-1.0),)))
-MUL = register(Rule("mul", "{x} · {y}", operator.mul, (
-    Factor("{y}", local=lambda x, y, out: y),
-    Factor("{x}", local=lambda x, y, out: x)),
-    scalar=lambda x, y: (x * y, (y, x))))
+MUL = register(Rule("mul", "{x} · {y}", operator.mul,
+                    (Factor("{y}", input=1), Factor("{x}", input=0))))
 DIV = register(Rule("div", "{x} / {y}", _div, (
     Factor("1/{y}", local=lambda x, y, out: _div(1.0, y)),
     Factor("−{x}/{y}²", local=lambda x, y, out: -_div(x, y * y))),

@@ -8,8 +8,6 @@ no closures and no back-references, so a graph is freed by reference counting.
 
 from __future__ import annotations
 
-import itertools
-import operator
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
@@ -21,19 +19,19 @@ from .ops import Factor, Rule
 from .shapes import as_data, fit, shape_of, summary
 
 _new = object.__new__
-_next_seq = itertools.count().__next__  # creation order; atomic under the GIL
-_seq = operator.attrgetter("_seq")
 
 
 def _arithmetic(rule: Rule, name: str) -> tuple[Callable, Callable]:
     """``Value.__op__`` and ``__rop__`` for an operator's rule (two inputs, no parameters).
 
-    The hot path of scalar code, so a node with float inputs is built right here: the rule
-    gives its output and factor values (``rule.scalar`` in one call, or its forward and
-    shared constant factors). A float output of a rule without a scalar form (matmul)
-    cannot happen: its forward raises for floats.
+    The hot path of scalar code, so a node with float inputs is built right here, with its
+    output and factor values: constant factors (add, sub), factors that are the other
+    input's value (mul), or else the rule's scalar form. A float output of a rule without
+    a scalar form (matmul) cannot happen: its forward raises for floats.
     """
-    forward, consts, scalar = rule.forward, rule.consts, rule.scalar
+    forward, consts, picks, scalar = rule.forward, rule.consts, rule.picks, rule.scalar
+    cx, cy = consts if consts is not None else (None, None)
+    x_is_y, y_is_y = (picks[0] == 1, picks[1] == 1) if picks is not None else (False, False)
     what = f"an input of {rule.name}"
 
     def op(self: Value, other: Any) -> Value:
@@ -44,22 +42,23 @@ def _arithmetic(rule: Rule, name: str) -> tuple[Callable, Callable]:
             other = y = other if type(other) is float else as_data(other, what)  # a constant
         if type(x) is not float or type(y) is not float:
             return _make(rule, (self, other), (x, y), None)
-        if scalar is not None:
-            out, (dx, dy) = scalar(x, y)
-        else:
-            out = forward(x, y)
-            dx, dy = consts
         node = _new(Value)
-        node.data = out
+        if consts is not None:
+            node.data = forward(x, y)
+            node._dx = cx
+            node._dy = cy
+        elif picks is not None:
+            node.data = forward(x, y)
+            node._dx = y if x_is_y else x
+            node._dy = y if y_is_y else x
+        else:
+            node.data, (node._dx, node._dy) = scalar(x, y)
         node._grad = None
         node._op = rule
         node._ctx = None
         node._x = self
         node._y = other
-        node._dx = dx
-        node._dy = dy
         node._n = 0
-        node._seq = _next_seq()
         node.label = ""
         return node
 
@@ -94,10 +93,9 @@ class Value:
     # of one or two inputs, its factor values, computed by the rule when the node is built
     # (the scalar fast path); None otherwise. _n: 0, except during a backward sweep, where it
     # counts the edges into the node not yet passed, and _cot holds its cotangent dL/dnode
-    # (unset outside a sweep). _seq: creation number; a node is created after its inputs,
-    # so newest-first is a topological order.
+    # (unset outside a sweep).
     __slots__ = ("data", "_grad", "_op", "_ctx", "_x", "_y", "_dx", "_dy", "_n", "_cot",
-                 "_seq", "label")
+                 "label")
     __array_ufunc__ = None  # ndarray + Value and ndarray @ Value call our reflected operators
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
@@ -117,7 +115,6 @@ class Value:
         self._ctx: dict | None = None
         self._x = self._y = self._dx = self._dy = None
         self._n = 0
-        self._seq = _next_seq()
         self.label = label
 
     # --- what a node is -----------------------------------------------------------------------
@@ -379,7 +376,6 @@ def _node(out: Any, prev: tuple, rule: Rule, ctx: dict | None, local: tuple | No
         node._dx = local[0]
         node._dy = local[1] if len(local) == 2 else None
     node._n = 0
-    node._seq = _next_seq()
     node.label = ""
     return node
 
@@ -402,18 +398,29 @@ def local_args(node: Value) -> tuple:
 def toposort(root: Value) -> list[Value]:
     """Every Value ``root`` depends on, each before its inputs (root first); iterative.
 
-    A node is always created after its inputs, so newest-first is a topological order.
+    Kahn's order, as the backward sweep goes: a node comes once every node that uses it
+    has come. Read backwards it is the order of the formula: the first input's part first.
     """
-    seen = {root}
+    uses = {root: 0}
     nodes = [root]
-    push, add = nodes.append, seen.add
     for node in nodes:  # grows as it goes: every node is visited once
         for p in node.parents:
-            if type(p) is Value and p not in seen:
-                add(p)
-                push(p)
-    nodes.sort(key=_seq, reverse=True)
-    return nodes
+            if type(p) is Value:
+                if p in uses:
+                    uses[p] += 1
+                else:
+                    uses[p] = 1
+                    nodes.append(p)
+    order, stack = [], [root]
+    while stack:
+        node = stack.pop()
+        order.append(node)
+        for p in node.parents:
+            if type(p) is Value:
+                uses[p] -= 1
+                if not uses[p]:
+                    stack.append(p)
+    return order
 
 
 _sweeping = threading.RLock()  # one sweep at a time: it uses the nodes' _n and _cot slots
@@ -459,20 +466,42 @@ def _reach(order: list, start: float, kept: dict) -> None:
     count in ``_n`` the edges into each from the nodes reached; keep the old .grad."""
     push = order.append
     for node in order:  # grows as it goes: every node is visited once
-        inputs = node._x, node._y
-        if type(inputs[0]) is tuple:  # three inputs or more
-            inputs = inputs[0]
-        for p in inputs:
-            if type(p) is Value:
-                n = p._n
-                if n:
-                    p._n = n + 1
-                    continue
+        p = node._x
+        if type(p) is not Value:
+            if type(p) is tuple:  # three inputs or more
+                _reach_many(p, order, start, kept)
+            p = None
+        elif p._n:
+            p._n += 1
+        else:
+            p._n = 1
+            if p._grad is not None:
+                kept[p] = p._grad
+            p._cot = start
+            push(p)
+        p = node._y
+        if type(p) is Value:
+            if p._n:
+                p._n += 1
+            else:
                 p._n = 1
                 if p._grad is not None:
                     kept[p] = p._grad
                 p._cot = start
                 push(p)
+
+
+def _reach_many(inputs: tuple, order: list, start: float, kept: dict) -> None:
+    for p in inputs:
+        if type(p) is Value:
+            if p._n:
+                p._n += 1
+            else:
+                p._n = 1
+                if p._grad is not None:
+                    kept[p] = p._grad
+                p._cot = start
+                order.append(p)
 
 
 def _sweep(root: Value, start: float) -> None:

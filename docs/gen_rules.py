@@ -47,7 +47,7 @@ def _symbol(factor: ops.Factor, ctx: dict | None) -> str:
 def _kind(factor: ops.Factor) -> str:
     if factor.const is not None:
         return "constant"
-    return "elementwise" if factor.local is not None else "vector-Jacobian product"
+    return "vector-Jacobian product" if factor.vjp is not None else "elementwise"
 
 
 def _cell(text: str) -> str:

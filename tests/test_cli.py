@@ -66,8 +66,8 @@ def test_graph_as_a_new_user_runs_it(tmp_path):
     out = r.stdout
     assert out.startswith("f = relu(w*x + b) = 5\n")
     for line in ("df/dw = 3", "df/dx = 2", "df/db = 1", "kinks hit: none",
-                 "where v3 = w · x,  v4 = v3 + b,  f = relu(v4)",
-                 "∂f/∂v4 · ∂v4/∂v3 · ∂v3/∂w = 1[v4>0] · 1 · x = 1 · 1 · 3 = 3"):
+                 "where v2 = w · x,  v4 = v2 + b,  f = relu(v4)",
+                 "∂f/∂v4 · ∂v4/∂v2 · ∂v2/∂w = 1[v4>0] · 1 · x = 1 · 1 · 3 = 3"):
         assert line in out
     texts = svg_texts(tmp_path / "graph.svg")
     assert "df/dw = Σ over paths Π factors = 1·1·3 = 3" in texts

@@ -98,7 +98,7 @@ def test_draw_symbols_carry_the_real_names():
     w, x = Value(2.0, "w"), Value(3.0, "x")
     src = ag.draw((w * x) + z.tanh() + z.relu()).source
     labels = [lines[0] for es in edges(src).values() for lines, _ in es]
-    assert "∂v3/∂w = x" in labels and "∂v3/∂x = w" in labels
+    assert "∂v2/∂w = x" in labels and "∂v2/∂x = w" in labels
     assert any(t.endswith("= 1 − tanh²(z)") for t in labels)
     assert any(t.endswith("= 1[z>0]") for t in labels)
 
@@ -125,8 +125,8 @@ def test_draw_nodes_show_op_data_grad_and_tensor_summaries():
     n = nodes(ag.draw(L).source)
     assert n["n0"][0] == ["T", "(3, 4) float32", "data mean 5.5, range [0, 11]",
                           "grad 1 at 12 of 12 entries, 0 elsewhere"]
-    assert n["n1"][0][:3] == ["s", "(2,) float16", "data [ 1., -2.]"]
-    assert n["n4"][0][0] == "L = v2 + v3"  # an unlabelled root is L
+    assert n["n2"][0][:3] == ["s", "(2,) float16", "data [ 1., -2.]"]
+    assert n["n4"][0][0] == "L = v1 + v3"  # an unlabelled root is L
 
 
 def test_draw_marks_relu_subgradient_and_kinks():
@@ -406,7 +406,7 @@ def svg_text(path):
 
 def check_svg(path):
     texts = svg_text(path)
-    assert "∂v3/∂w = x" in texts and "= 3" in texts and "∂L/∂v4 = 1[v4>0]" in texts
+    assert "∂v2/∂w = x" in texts and "= 3" in texts and "∂L/∂v4 = 1[v4>0]" in texts
     assert "dL/dw = Σ over paths Π factors = 1·1·3 = 3" in texts
 
 
