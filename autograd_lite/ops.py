@@ -335,6 +335,10 @@ def _relu_local(x: Any, out: Any, ctx: dict) -> Any:
     return np.where(x > 0, x.dtype.type(1), np.where(x == 0, x.dtype.type(s), x.dtype.type(0)))
 
 
+def _relu_prepare(subgradient: float | None = None) -> dict:
+    return {"subgradient": relu_subgradient_or(subgradient)}
+
+
 def _relu_scalar(x: float, ctx: dict) -> tuple:
     if x > 0.0:
         return x, _ONE
@@ -345,7 +349,7 @@ def _relu_scalar(x: float, ctx: dict) -> tuple:
 
 RELU = register(Rule(
     "relu", "relu({x})", _relu, (Factor("1[{x}>0]", local=_relu_local),),
-    prepare=lambda subgradient=None: {"subgradient": relu_subgradient_or(subgradient)},
+    prepare=_relu_prepare,
     kink=_zeros,
     doc="max(x, 0). relu'(x) = 1 for x > 0, 0 for x < 0, and the recorded subgradient s "
         "(default 0, as PyTorch, TensorFlow and JAX) at x == 0.", scalar=_relu_scalar))

@@ -221,7 +221,7 @@ class Value:
 
     def relu(self, subgradient: float | None = None) -> Value:
         """max(x, 0); relu'(0) is ``subgradient`` if given, else :func:`get_relu_subgradient`."""
-        return _build(ops.RELU, (self,), ops.RELU.prepare(subgradient))  # type: ignore[misc]
+        return _unary(ops.RELU, self, ops.RELU.prepare(subgradient))  # type: ignore[misc]
 
     def leaky_relu(self, slope: float = 0.01, subgradient: float | None = None) -> Value:
         """x if x > 0 else slope·x; the derivative at 0 defaults to ``slope``."""
@@ -231,10 +231,10 @@ class Value:
         """|x|; abs'(0) defaults to 0."""
         return apply(ops.ABS, self, subgradient=subgradient)
 
-    def tanh(self) -> Value: return _build(ops.TANH, (self,), None)
-    def sigmoid(self) -> Value: return _build(ops.SIGMOID, (self,), None)
-    def exp(self) -> Value: return _build(ops.EXP, (self,), None)
-    def log(self) -> Value: return _build(ops.LOG, (self,), None)
+    def tanh(self) -> Value: return _unary(ops.TANH, self, None)
+    def sigmoid(self) -> Value: return _unary(ops.SIGMOID, self, None)
+    def exp(self) -> Value: return _unary(ops.EXP, self, None)
+    def log(self) -> Value: return _unary(ops.LOG, self, None)
 
     def sum(self, axis: int | tuple[int, ...] | None = None, keepdims: bool = False) -> Value:
         return apply(ops.SUM, self, axis=axis, keepdims=keepdims)
@@ -341,6 +341,31 @@ def _build(rule: Rule, args: tuple, ctx: dict | None) -> Value:
         if rule.kink is not None:
             ctx["kinks"] = rule.kink(*xs, ctx)
     return _node(out, prev, rule, ctx, local)
+
+
+def _unary(rule: Rule, a: Value, ctx: dict | None) -> Value:
+    """``rule(a)`` for a Value ``a``: a scalar node built right here (the activations of a
+    scalar network), anything else by :func:`_build`."""
+    x, scalar = a.data, rule.scalar
+    if type(x) is not float or scalar is None:
+        return _build(rule, (a,), ctx)
+    if ctx is None:
+        out, (dx,) = scalar(x)
+    else:
+        out, (dx,) = scalar(x, ctx)
+        if rule.kink is not None:
+            ctx["kinks"] = rule.kink(x, ctx)
+    node = _new(Value)
+    node.data = out
+    node._grad = None
+    node._op = rule
+    node._ctx = ctx
+    node._x = a
+    node._y = node._dy = None
+    node._dx = dx
+    node._n = 0
+    node.label = ""
+    return node
 
 
 def _make(rule: Rule, prev: tuple, xs: tuple, ctx: dict | None, scalar: bool = False) -> Value:
