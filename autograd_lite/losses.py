@@ -50,7 +50,8 @@ def binary_cross_entropy(prob: Any, target: Any, reduction: str = "mean") -> Val
     _check(reduction, prob, target, "binary_cross_entropy")
     for x, what in ((prob, "prob"), (target, "target")):
         d = np.asarray(_data(x, what))
-        if not np.all((d >= 0) & (d <= 1)):
+        if d.size and not (np.minimum.reduce(d, axis=None) >= 0
+                           and np.maximum.reduce(d, axis=None) <= 1):  # NaN fails too
             raise ValueError(f"binary_cross_entropy: every {what} must lie in [0, 1]")
     return _reduce(apply(ops.BINARY_CROSS_ENTROPY, prob, target), reduction)
 

@@ -19,9 +19,10 @@ and ``{out}`` filled in with the names of the nodes, e.g. ``1[{x}>0]`` or ``1 �
 
 A rule with parameters has ``prepare(**params) -> ctx``: it validates them and resolves
 any policy (the ReLU subgradient) *when the op is built*; the ctx dict is stored on the
-node and passed last to every function of the rule. A rule with ``kink`` counts, at
-build time, how many inputs sit exactly on a point of non-differentiability (−0.0
-included); the engine stores that count as ``ctx["kinks"]``.
+node and passed last to every function of the rule. A forward may also save in ctx what
+its factors need from the forward pass (``cross_entropy``: the softmax). A rule with
+``kink`` counts, at build time, how many inputs sit exactly on a point of
+non-differentiability (−0.0 included); the engine stores that count as ``ctx["kinks"]``.
 
 ``scalar`` (optional) is the same op for Python floats in one call, the scalar fast path:
 ``(*xs[, ctx]) -> (out, factor values)``, equal to ``forward`` and every factor's value at
@@ -220,7 +221,7 @@ def _sigmoid(x: Any) -> Any:
 
 def _zeros(x: Any, ctx: dict | None = None) -> int:
     """How many entries of x are exactly 0 (−0.0 included): the kink count."""
-    return int(x == 0.0) if type(x) is float else int(np.count_nonzero(x == 0))
+    return int(x == 0.0) if type(x) is float else x.size - int(np.count_nonzero(x))
 
 
 # Factor values the scalar fast path shares between nodes instead of allocating them.
@@ -656,13 +657,16 @@ def _picked(labels: np.ndarray) -> tuple:
 
 
 def _ce(z: Any, ctx: dict) -> Any:
-    return -_log_softmax(z)[_picked(ctx["labels"])]
+    ls = _log_softmax(z)
+    ctx["softmax"] = np.exp(ls)  # saved for the factor: softmax(z) at this point
+    return -ls[_picked(ctx["labels"])]
 
 
 def _ce_vjp(g: Any, z: Any, out: Any, ctx: dict) -> Any:
-    p = np.exp(_log_softmax(z))
+    p = ctx["softmax"].copy()
     p[_picked(ctx["labels"])] -= 1
-    return p * np.asarray(g)[..., None]
+    p *= np.asarray(g)[..., None]
+    return p
 
 
 CROSS_ENTROPY = register(Rule(

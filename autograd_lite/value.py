@@ -533,7 +533,7 @@ def _sweep(root: Value, start: float) -> None:
     """Pass each cotangent to the node's inputs once it is final: when every node that uses
     the node has passed its part (Kahn's order: ``_n`` counts down to 0); then add it to
     the node's .grad."""
-    handed: set[int] = set()  # arrays given to a node's .grad: never shared, never a view
+    handed: set[int] = set()  # the arrays given to nodes' .grad so far
     stack = [root]
     pop, push = stack.pop, stack.append
     while stack:
@@ -558,7 +558,10 @@ def _sweep(root: Value, start: float) -> None:
                     push(b)
         else:
             if type(g) is not float:
-                g = _own(g, handed)
+                if node._op is None:  # a leaf owns its .grad: the user may change it in place
+                    g = _own(g, handed)
+                else:  # an intermediate may share its cotangent with the nodes it came from
+                    handed.add(id(g))
             if node._op is not None:
                 args = local_args(node)
                 for p, factor in zip(node.parents, node._op.factors):

@@ -124,3 +124,18 @@ def test_grad_read_during_a_scalar_sweep_is_the_old_grad():
                         vjp=lambda g, x, out: seen.append(w.grad) or g)
     (peek(w * 2.0) + w * 5.0).backward()
     assert seen == [3.0] and w.grad == 10.0
+
+
+def test_leaf_grads_own_their_arrays_even_when_the_chain_rule_passes_one_on():
+    """Through + (factor 1) and reshape (a view) the cotangent array is passed on as is;
+    a leaf's .grad is still an array of its own, which the user may change in place."""
+    W = Value(np.arange(6.0).reshape(2, 3))
+    Z = W + 0.0
+    R = Z.reshape(6)
+    L = (R * 2.0).sum()
+    L.backward()
+    for other in (Z, R):
+        assert not np.shares_memory(W.grad, other.grad)
+    assert W.grad.base is None and W.grad.flags.writeable
+    W.grad[...] = 0.0
+    assert np.array_equal(Z.grad, np.full((2, 3), 2.0))
