@@ -221,7 +221,11 @@ def _sigmoid(x: Any) -> Any:
 
 def _zeros(x: Any, ctx: dict | None = None) -> int:
     """How many entries of x are exactly 0 (−0.0 included): the kink count."""
-    return int(x == 0.0) if type(x) is float else x.size - int(np.count_nonzero(x))
+    if type(x) is float:
+        return int(x == 0.0)
+    if x.size <= 2048:  # counting a float array's nonzeros is quicker for small arrays,
+        return x.size - int(np.count_nonzero(x))  # counting a mask's for large ones
+    return int(np.count_nonzero(x == 0))
 
 
 # Factor values the scalar fast path shares between nodes instead of allocating them.
@@ -627,16 +631,27 @@ BINARY_CROSS_ENTROPY = register(Rule(
     doc="−(t·log p + (1 − t)·log(1 − p)) per element, logs clipped at −100."))
 
 
-def _bce_logits(z: Any, t: Any) -> Any:
+def _bce_logits(z: Any, t: Any, ctx: dict) -> Any:
     if type(z) is float:
-        return max(z, 0.0) - z * t + math.log1p(math.exp(-abs(z)))
-    return np.maximum(z, 0) - z * t + np.log1p(np.exp(-np.abs(z)))
+        e = ctx["e"] = math.exp(-abs(z))  # exp(−|z|) never overflows
+        return max(z, 0.0) - z * t + math.log1p(e)
+    e = ctx["e"] = np.exp(-np.abs(z))  # saved for the factor σ(z) − t
+    return np.maximum(z, 0) - z * t + np.log1p(e)
+
+
+def _bce_logits_dz(z: Any, t: Any, out: Any, ctx: dict) -> Any:
+    """σ(z) − t, with σ(z) from the forward's e = exp(−|z|): 1/(1 + e) or, for z < 0, e/(1 + e)."""
+    e = ctx["e"]
+    if type(z) is float:
+        return (1.0 if z >= 0.0 else e) / (1.0 + e) - t
+    return np.where(z >= 0, 1.0, e) / (1 + e) - t
 
 
 BCE_WITH_LOGITS = register(Rule(
     "binary_cross_entropy_with_logits", "bce_logits({x}, {y})", _bce_logits, (
-        Factor("σ({x}) − {y}", local=lambda z, t, out: _sigmoid(z) - t),
-        Factor("−{x}", local=lambda z, t, out: -z)),
+        Factor("σ({x}) − {y}", local=_bce_logits_dz),
+        Factor("−{x}", local=lambda z, t, out, ctx: -z)),
+    prepare=dict,
     doc="max(z, 0) − z·t + log(1 + exp(−|z|)) per element: stable for any z."))
 
 
