@@ -490,11 +490,14 @@ def _reach(order: list, start: float, kept: dict) -> None:
     """Append every Value that ``order[0]`` depends on, its cotangent set to ``start``;
     count in ``_n`` the edges into each from the nodes reached; keep the old .grad."""
     push = order.append
-    for node in order:  # grows as it goes: every node is visited once
+    stack = [order[0]]
+    pop, put = stack.pop, stack.append
+    while stack:  # depth first: one part of the graph after another, for the memory caches
+        node = pop()
         p = node._x
         if type(p) is not Value:
             if type(p) is tuple:  # three inputs or more
-                _reach_many(p, order, start, kept)
+                _reach_many(p, order, start, kept, put)
             p = None
         elif p._n:
             p._n += 1
@@ -504,6 +507,7 @@ def _reach(order: list, start: float, kept: dict) -> None:
                 kept[p] = p._grad
             p._cot = start
             push(p)
+            put(p)
         p = node._y
         if type(p) is Value:
             if p._n:
@@ -514,9 +518,10 @@ def _reach(order: list, start: float, kept: dict) -> None:
                     kept[p] = p._grad
                 p._cot = start
                 push(p)
+                put(p)
 
 
-def _reach_many(inputs: tuple, order: list, start: float, kept: dict) -> None:
+def _reach_many(inputs: tuple, order: list, start: float, kept: dict, put: Callable) -> None:
     for p in inputs:
         if type(p) is Value:
             if p._n:
@@ -527,6 +532,7 @@ def _reach_many(inputs: tuple, order: list, start: float, kept: dict) -> None:
                     kept[p] = p._grad
                 p._cot = start
                 order.append(p)
+                put(p)
 
 
 def _sweep(root: Value, start: float) -> None:
