@@ -72,9 +72,10 @@ def fit(g: Data, like: Data) -> Data:
         return g if type(g) is float else float(np.sum(g))
     if type(g) is not np.ndarray or g.shape != like.shape:
         g = np.asarray(g)
-        if g.ndim > like.ndim:
-            g = np.add.reduce(g, axis=tuple(range(g.ndim - like.ndim)))
-        if g.ndim == like.ndim:
+        extra = g.ndim - like.ndim
+        if extra > 0:  # leading axes that broadcasting added
+            g = np.add.reduce(g, axis=0 if extra == 1 else tuple(range(extra)))
+        if g.ndim == like.ndim and g.shape != like.shape:  # axes of length 1 it stretched
             axes = tuple(i for i, n in enumerate(like.shape) if n == 1 and g.shape[i] != 1)
             if axes:
                 g = np.add.reduce(g, axis=axes, keepdims=True)
