@@ -1,8 +1,8 @@
 """The engine: ``Value``, applying a rule, topological order, the backward sweep.
 
 Nothing here knows what any particular op means; every op is a :class:`~.ops.Rule` in the
-table in ``ops.py``. A node keeps its inputs as an ordered tuple (``x * x`` has two edges
-to ``x``); inputs that are not ``Value`` s are constants and get no gradient. Nodes hold
+table in ``ops.py``. A node keeps its inputs in order (``x * x`` has two edges to ``x``);
+inputs that are not ``Value`` s are constants and get no gradient. Nodes hold
 no closures and no back-references, so a graph is freed by reference counting.
 """
 
@@ -340,32 +340,21 @@ def _build(rule: Rule, args: tuple, ctx: dict | None) -> Value:
         out, local = rule.scalar(*xs, ctx)
         if rule.kink is not None:
             ctx["kinks"] = rule.kink(*xs, ctx)
-    return _node(out, prev, rule, ctx, local)
+    return _node(out, local, prev, rule, ctx)
 
 
 def _unary(rule: Rule, a: Value, ctx: dict | None) -> Value:
-    """``rule(a)`` for a Value ``a``: a scalar node built right here (the activations of a
-    scalar network), anything else by :func:`_build`."""
+    """``rule(a)`` for a Value ``a``: a scalar node straight from the rule's scalar form (the
+    activations of a scalar network), anything else by :func:`_build`."""
     x, scalar = a.data, rule.scalar
     if type(x) is not float or scalar is None:
         return _build(rule, (a,), ctx)
     if ctx is None:
-        out, (dx,) = scalar(x)
-    else:
-        out, (dx,) = scalar(x, ctx)
-        if rule.kink is not None:
-            ctx["kinks"] = rule.kink(x, ctx)
-    node = _new(Value)
-    node.data = out
-    node._grad = None
-    node._op = rule
-    node._ctx = ctx
-    node._x = a
-    node._y = node._dy = None
-    node._dx = dx
-    node._n = 0
-    node.label = ""
-    return node
+        return _node(*scalar(x), (a,), rule, None)
+    out, local = scalar(x, ctx)
+    if rule.kink is not None:
+        ctx["kinks"] = rule.kink(x, ctx)
+    return _node(out, local, (a,), rule, ctx)
 
 
 def _make(rule: Rule, prev: tuple, xs: tuple, ctx: dict | None, scalar: bool = False) -> Value:
@@ -381,10 +370,10 @@ def _make(rule: Rule, prev: tuple, xs: tuple, ctx: dict | None, scalar: bool = F
         local = None
         if type(out) is not np.ndarray:
             out = np.asarray(out)
-    return _node(out, prev, rule, ctx, local)
+    return _node(out, local, prev, rule, ctx)
 
 
-def _node(out: Any, prev: tuple, rule: Rule, ctx: dict | None, local: tuple | None) -> Value:
+def _node(out: Any, local: tuple | None, prev: tuple, rule: Rule, ctx: dict | None) -> Value:
     node = _new(Value)
     node.data = out
     node._grad = None
