@@ -477,7 +477,10 @@ def _backward(root: Value, seed: Any) -> None:
 
 def _reach(order: list, start: float, kept: dict) -> None:
     """Append every Value that ``order[0]`` depends on, its cotangent set to ``start``;
-    count in ``_n`` the edges into each from the nodes reached; keep the old .grad."""
+    count in ``_n`` the edges into each from the nodes reached; keep the old .grad.
+
+    The first and second input are written out rather than looped over: a loop over a
+    tuple made W1's reach a third slower."""
     push = order.append
     stack = [order[0]]
     pop, put = stack.pop, stack.append
