@@ -121,7 +121,12 @@ class Value:
 
     @property
     def grad(self) -> Any:
-        """dL/dself, same shape and dtype as ``data``; zero before any backward."""
+        """dL/dself, same shape and dtype as ``data``; zero before any backward.
+
+        A leaf's ``.grad`` is an array of its own, safe to change in place. An intermediate
+        node's may be the very array another node was passed, where the chain rule passes
+        it on unchanged (through ``+`` or ``reshape``): treat those as read-only.
+        """
         g = self._grad
         if g is None:
             g = self._grad = 0.0 if type(self.data) is float else np.zeros_like(self.data)
@@ -276,6 +281,8 @@ class Value:
         """Add dself/dnode to ``.grad`` of every node this Value depends on.
 
         A one-element root is seeded with 1; any other root needs ``grad`` of its shape.
+        Each node's ``.grad`` changes once, when its dself/dnode is complete; if backward
+        fails, every ``.grad`` is left as it was.
         """
         if grad is None:
             if np.size(self.data) != 1:
