@@ -445,7 +445,7 @@ def toposort(root: Value) -> list[Value]:
 
 
 _sweeping = threading.RLock()  # one sweep at a time: it uses the nodes' _n and _cot slots
-_running: list = []  # while a sweep runs: its nodes and the additions other sweeps owe them
+_running: list = []  # while a sweep runs: its root and the additions other sweeps owe its nodes
 
 
 def _backward(root: Value, seed: Any) -> None:
@@ -459,16 +459,16 @@ def _backward(root: Value, seed: Any) -> None:
             return _backward_inside(root, seed)
         start = float("-0.0")
         kept: dict = {}
-        order, owed = [root], {}
-        _running.append((order, owed))
+        owed: dict = {}
+        _running.append((root, owed))
         try:
             if root._grad is not None:
                 kept[root] = root._grad
             root._cot = seed
-            _reach(order, start, kept)
+            _reach(root, start, kept)
             _sweep(root, start)
         except BaseException:
-            for node in order:
+            for node in toposort(root):
                 node._grad = kept.get(node)
                 node._cot = None
                 node._n = 0
@@ -482,22 +482,20 @@ def _backward(root: Value, seed: Any) -> None:
                     node._grad = g if type(g) is float else _own(g, set())
 
 
-def _reach(order: list, start: float, kept: dict) -> None:
-    """Append every Value that ``order[0]`` depends on, its cotangent set to ``start``;
-    count in ``_n`` the edges into each from the nodes reached; keep the old .grad.
+def _reach(root: Value, start: float, kept: dict) -> None:
+    """Set the cotangent of every Value that ``root`` depends on to ``start``; count in
+    ``_n`` the edges into each from the nodes reached; keep the old .grad.
 
     The first and second input are written out rather than looped over: a loop over a
     tuple made W1's reach a third slower."""
-    push = order.append
-    stack = [order[0]]
-    pop, put = stack.pop, stack.append
+    stack = [root]
+    pop, push = stack.pop, stack.append
     while stack:  # depth first: one part of the graph after another, for the memory caches
         node = pop()
         p = node._x
         if type(p) is not Value:
             if type(p) is tuple:  # three inputs or more
-                _reach_many(p, order, start, kept, put)
-            p = None
+                _reach_many(p, start, kept, push)
         elif p._n:
             p._n += 1
         else:
@@ -506,7 +504,6 @@ def _reach(order: list, start: float, kept: dict) -> None:
                 kept[p] = p._grad
             p._cot = start
             push(p)
-            put(p)
         p = node._y
         if type(p) is Value:
             if p._n:
@@ -517,10 +514,9 @@ def _reach(order: list, start: float, kept: dict) -> None:
                     kept[p] = p._grad
                 p._cot = start
                 push(p)
-                put(p)
 
 
-def _reach_many(inputs: tuple, order: list, start: float, kept: dict, put: Callable) -> None:
+def _reach_many(inputs: tuple, start: float, kept: dict, push: Callable) -> None:
     for p in inputs:
         if type(p) is Value:
             if p._n:
@@ -530,8 +526,7 @@ def _reach_many(inputs: tuple, order: list, start: float, kept: dict, put: Calla
                 if p._grad is not None:
                     kept[p] = p._grad
                 p._cot = start
-                order.append(p)
-                put(p)
+                push(p)
 
 
 def _sweep(root: Value, start: float) -> None:
@@ -543,8 +538,7 @@ def _sweep(root: Value, start: float) -> None:
     pop, push = stack.pop, stack.append
     while stack:
         node = pop()
-        g = node._cot
-        node._cot = None
+        g = node._cot  # a float left in _cot is harmless: reach sets it before it is read
         dx = node._dx
         if dx is not None:  # scalar node: its factor values were stored when it was built
             a = node._x
@@ -562,6 +556,7 @@ def _sweep(root: Value, start: float) -> None:
                 if not n:
                     push(b)
         else:
+            node._cot = None  # an array is not kept twice
             if type(g) is not float:
                 if node._op is None:  # a leaf owns its .grad: the user may change it in place
                     g = _own(g, handed)
@@ -606,8 +601,8 @@ def _backward_inside(root: Value, seed: Any) -> None:
                                                           p.data)
                 old = cot.get(p)
                 cot[p] = gp if old is None else old + gp
-    order, owed = _running[0]
-    running, handed = set(order), set()
+    outer, owed = _running[0]
+    running, handed = set(toposort(outer)), set()
     for node, g in cot.items():
         if node in running:
             owed[node] = g if node not in owed else owed[node] + g
