@@ -47,10 +47,14 @@ from .policy import check_finite, check_real, relu_subgradient_or
 from .shapes import shape_of
 
 
+def _passed_on(g: Any, args: tuple) -> Any:
+    return g  # a factor of 1
+
+
 class Factor:
     """One input's chain-rule factor ∂out/∂input: a symbol and how to compute it."""
 
-    __slots__ = ("symbol", "const", "input", "local", "vjp", "shown")
+    __slots__ = ("symbol", "const", "input", "local", "vjp", "shown", "chain")
 
     def __init__(self, symbol: str | Callable[..., str], *, const: float | None = None,
                  input: int | None = None, local: Callable | None = None,  # noqa: A002
@@ -60,16 +64,17 @@ class Factor:
             raise ValueError("a factor needs exactly one of const, input, local or vjp")
         self.symbol, self.const, self.input = symbol, const, input
         self.local, self.vjp, self.shown = local, vjp, shown
-
-    def chain(self, g: Any, args: tuple) -> Any:
-        """``g · ∂out/∂input``: the upstream gradient times this factor (before un-broadcasting)."""
-        if self.const is not None:
-            return g if self.const == 1.0 else g * self.const
-        if self.input is not None:
-            return g * args[self.input]
-        if self.local is not None:
-            return g * self.local(*args)
-        return self.vjp(g, *args)
+        # chain(g, args): g · ∂out/∂input, the upstream gradient times this factor (before
+        # un-broadcasting), ``args`` as the rule's functions take them. One function per kind.
+        self.chain: Callable[[Any, tuple], Any]
+        if const is not None:
+            self.chain = _passed_on if const == 1.0 else lambda g, args: g * const
+        elif input is not None:
+            self.chain = lambda g, args: g * args[input]
+        elif local is not None:
+            self.chain = lambda g, args: g * local(*args)
+        else:
+            self.chain = lambda g, args: vjp(g, *args)
 
     def scalar_fn(self, exact: bool) -> Callable[..., float]:
         """A function ``(*xs, out[, ctx]) -> float``: the factor's value for float inputs.

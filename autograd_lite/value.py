@@ -566,7 +566,10 @@ def _sweep(root: Value, start: float) -> None:
                 args = local_args(node)
                 for p, factor in zip(node.parents, node._op.factors):
                     if type(p) is Value:
-                        gp = fit(factor.chain(g, args), p.data)
+                        gp, d = factor.chain(g, args), p.data
+                        if (type(gp) is not np.ndarray or type(d) is float
+                                or gp.shape != d.shape or gp.dtype != d.dtype):
+                            gp = fit(gp, d)  # un-broadcast, or a dtype or kind to match
                         old = p._cot
                         p._cot = gp if old is start else old + gp
                         n = p._n - 1
