@@ -159,16 +159,21 @@ def run(cfg: Config) -> Result:
 
     sizes = (1_000, 10_000) if cfg.quick else (1_000, 10_000, 100_000, 1_000_000)
     mg_sizes = (1_000,) if cfg.quick else (1_000, 10_000)
-    per_op: dict[tuple[int, bool], dict[str, list[float]]] = {}
+    # Every size, collector setting and engine in one interleaved run: the spread over N is
+    # a same-run ratio too, not a comparison of moments of a shared machine.
+    fns = {}
     for n in sizes:
         reps = max(1, (20_000 if cfg.quick else 200_000) // n)
-        rounds = 1 if cfg.quick else (cfg.rounds if n < 1_000_000 else min(cfg.rounds, 3))
         for gc_on in (True, False):
-            fns = {"autograd_lite": lambda n=n, r=reps, on=gc_on: timed_chains(ag_chain, n, r, on)}
+            fns[n, gc_on, "autograd_lite"] = (
+                lambda n=n, r=reps, on=gc_on: timed_chains(ag_chain, n, r, on))
             if has_mg and n in mg_sizes:
-                fns["micrograd"] = lambda n=n, r=reps, on=gc_on: timed_chains(
-                    micrograd_chain, n, r, on)
-            per_op[n, gc_on] = interleave(fns, rounds)
+                fns[n, gc_on, "micrograd"] = (
+                    lambda n=n, r=reps, on=gc_on: timed_chains(micrograd_chain, n, r, on))
+    times = interleave(fns, 1 if cfg.quick else cfg.rounds)
+    per_op: dict[tuple[int, bool], dict[str, list[float]]] = {}
+    for (n, gc_on, name), t in times.items():
+        per_op.setdefault((n, gc_on), {})[name] = t
 
     sec = Section("W2 — chain x → x·1.0001 + 0.0001, N steps (2N ops), build + backward",
                   ["N", "engine", "per op, gc on", "× micrograd", "per op, gc off",
