@@ -122,7 +122,7 @@ class GraphNames:
     def placeholders(self, node: Value) -> dict[str, str]:
         """``{x}``, ``{y}``, ... and ``{out}`` of ``node``'s rule, filled with names."""
         names = {"out": _wrap(self(node))}
-        for letter, p in zip(_LETTERS, node._prev):
+        for letter, p in zip(_LETTERS, node.parents):
             names[letter] = _wrap(self(p))
         return names
 
@@ -146,7 +146,7 @@ class GraphNames:
 
     def partial(self, node: Value, slot: int) -> str:
         """``∂out/∂in`` written with names."""
-        return f"∂{self(node)}/∂{self(node._prev[slot])}"
+        return f"∂{self(node)}/∂{self(node.parents[slot])}"
 
 
 def _wrap(name: str) -> str:
@@ -175,7 +175,7 @@ def _pull(node: Value, slot: int, g: Any) -> Any:
     """One chain-rule step, as backward takes it: g · ∂node/∂input, in the input's shape."""
     if node._local is not None:
         return g * node._local[slot]
-    return fit(node._op.factors[slot].chain(g, local_args(node)), node._prev[slot].data)
+    return fit(node._op.factors[slot].chain(g, local_args(node)), node.parents[slot].data)
 
 
 def _seed(root: Value) -> Any:
@@ -192,7 +192,7 @@ def _sweep(root: Value, seed: Any) -> dict[Value, Any]:
         g = cot[node]
         if node._op is None:
             continue
-        for slot, p in enumerate(node._prev):
+        for slot, p in enumerate(node.parents):
             if p.__class__ is Value:
                 gp = _pull(node, slot, g)
                 old = cot.get(p)
@@ -212,7 +212,7 @@ class PathFactor:
 
     @property
     def input(self) -> Value:
-        return self.out._prev[self.slot]
+        return self.out.parents[self.slot]
 
     @property
     def is_vjp(self) -> bool:
@@ -455,7 +455,7 @@ def path_counts(order: list[Value], wrt: Value) -> dict[Value, int]:
         if v is wrt:
             counts[v] = 1
         elif v._op is not None:
-            n = sum(counts.get(p, 0) for p in v._prev if p.__class__ is Value)
+            n = sum(counts.get(p, 0) for p in v.parents if p.__class__ is Value)
             if n:
                 counts[v] = n
     return counts
@@ -478,7 +478,7 @@ def _walk(root: Value, wrt: Value, counts: dict[Value, int],
             found += 1
             yield steps[::-1]
             continue
-        for slot in range(len(node._prev) - 1, -1, -1):
-            p = node._prev[slot]
+        for slot in range(len(node.parents) - 1, -1, -1):
+            p = node.parents[slot]
             if p.__class__ is Value and p in counts:
                 stack.append((p, ((node, slot), link)))

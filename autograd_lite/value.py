@@ -168,8 +168,6 @@ class Value:
         y = self._y
         return (x,) if y is None else (x, y)
 
-    _prev = parents
-
     @property
     def _local(self) -> tuple | None:
         """The factor values of a scalar node of one or two inputs, else None."""

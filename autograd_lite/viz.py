@@ -201,7 +201,7 @@ def draw(root: Value, wrt: Value | None = None, *, max_nodes: int | None = 120,
         g.node(f"n{i}", _lines(_node_lines(v, names, full)), **attrs)
         if v._op is None:
             continue
-        folded = [p for p in v._prev if p.__class__ is Value and p not in keep]
+        folded = [p for p in v.parents if p.__class__ is Value and p not in keep]
         if folded:
             hidden = _behind(folded, keep)
             red = any(p in on_path for p in folded)
@@ -211,7 +211,7 @@ def draw(root: Value, wrt: Value | None = None, *, max_nodes: int | None = 120,
                    style="dashed,rounded", color=PATH if red else "#9ca3af",
                    fontcolor="#6b7280", fillcolor="none", fontsize="9")
             g.edge(f"n{i}f", f"n{i}", style="dashed", color=PATH if red else "#9ca3af")
-        for slot, p in enumerate(v._prev):
+        for slot, p in enumerate(v.parents):
             if p.__class__ is Value:
                 if p not in keep:
                     continue
@@ -238,7 +238,7 @@ def _select(root: Value, on_path: Mapping[Value, int], budget: int | None,
         seen: set[Value] = {root}
         stack = [root]
         while stack:
-            for p in stack.pop()._prev:
+            for p in stack.pop().parents:
                 if p.__class__ is Value and p not in seen:
                     seen.add(p)
                     stack.append(p)
@@ -249,7 +249,7 @@ def _select(root: Value, on_path: Mapping[Value, int], budget: int | None,
         v: Value | None = root
         while v is not None:  # down the first input on a path; only wrt has none
             chain.append(v)
-            v = next((p for p in v._prev if p.__class__ is Value and p in on_path), None)
+            v = next((p for p in v.parents if p.__class__ is Value and p in on_path), None)
         if len(chain) > budget:  # the root's end and wrt's end, a fold between
             head = max(1, budget // 2)
             tail = budget - head
@@ -262,7 +262,7 @@ def _select(root: Value, on_path: Mapping[Value, int], budget: int | None,
         while queue and len(keep) < budget:
             v = queue.popleft()
             keep.add(v)
-            for p in v._prev:
+            for p in v.parents:
                 if p.__class__ is Value and p not in seen and (p in on_path or not only_paths):
                     seen.add(p)
                     queue.append(p)
@@ -274,7 +274,7 @@ def _behind(folded: list[Value], keep: set[Value]) -> int:
     seen = set(folded)
     stack = list(seen)
     while stack and len(seen) < _FOLD_SCAN:
-        for p in stack.pop()._prev:
+        for p in stack.pop().parents:
             if p.__class__ is Value and p not in seen and p not in keep:
                 seen.add(p)
                 stack.append(p)
@@ -300,7 +300,7 @@ def _node_lines(v: Value, names: GraphNames, full: int) -> list[str]:
         lines.append(f"{v.op}'(0) = {ctx['subgradient'] + 0.0:g} (subgradient)")
     k = ctx.get("kinks")
     if k:
-        x = v._prev[0]
+        x = v.parents[0]
         of = f" of {np.size(x.data if x.__class__ is Value else x)}" if np.ndim(
             x.data if x.__class__ is Value else x) else ""
         s = "" if k == 1 and not of else "s"
@@ -330,7 +330,7 @@ def _const_label(c: Any, names: GraphNames, full: int) -> str:
 
 def _edge_style(v: Value, slot: int, names: GraphNames, on_path: Mapping[Value, int],
                 full: int) -> dict[str, str]:
-    p = v._prev[slot]
+    p = v.parents[slot]
     if p.__class__ is not Value:  # a constant: backward computes no factor for it
         return {"style": "dashed", "color": "#9ca3af"}
     symbol = names.symbol(v, slot)
@@ -358,7 +358,7 @@ def _kink_note(v: Value) -> str:
     s = ctx.get("subgradient")
     used = (f"{v.op}'(0) = {s + 0.0:g} used" if isinstance(s, numbers.Real)
             else f"the subgradient of {v.op} at 0 used")
-    x = v._prev[0]  # the input the kinks were counted on, as in the node's "⚠ kink" line
+    x = v.parents[0]  # the input the kinks were counted on, as in the node's "⚠ kink" line
     x = x.data if x.__class__ is Value else x
     return f"{used} at {k:,} of {np.size(x):,} entries" if np.ndim(x) else used
 
