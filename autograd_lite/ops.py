@@ -112,7 +112,7 @@ class Rule:
     """An op: its forward and one chain-rule factor per input (see the module docstring)."""
 
     __slots__ = ("name", "formula", "forward", "factors", "prepare", "kink", "custom", "doc",
-                 "consts", "picks", "scalar_fns", "scalar")
+                 "consts", "picks", "scalar_fns", "scalar", "chains")
 
     def __init__(self, name: str, formula: str, forward: Callable, factors: tuple[Factor, ...],
                  prepare: Callable[..., dict] | None = None, kink: Callable | None = None,
@@ -128,6 +128,7 @@ class Rule:
         self.picks = picks if None not in picks else None
         self.scalar_fns = tuple(f.scalar_fn(exact=not custom) for f in factors)
         self.scalar = scalar
+        self.chains = tuple(f.chain for f in factors)  # what backward calls, per input
 
     def scalar_factors(self, args: tuple, live: tuple[bool, ...]) -> tuple:
         """The factor values of a scalar node: ``args`` are its inputs, output [and ctx];
@@ -609,31 +610,65 @@ def _clipped_log(p: Any) -> Any:
         return np.maximum(np.log(p), -100)
 
 
-def _bce(p: Any, t: Any) -> Any:
+def _unit_range(x: Any, what: str) -> tuple:
+    """The smallest and largest entry of ``x`` as floats; they must lie in [0, 1] (NaN does not)."""
+    if type(x) is float:
+        lo = hi = x
+    elif not x.size:
+        return 0.5, 0.5
+    else:
+        lo, hi = float(np.minimum.reduce(x, axis=None)), float(np.maximum.reduce(x, axis=None))
+    if not (lo >= 0 and hi <= 1):
+        raise ValueError(f"binary_cross_entropy: every {what} must lie in [0, 1]")
+    return lo, hi
+
+
+_P_SAFE = 1e-43  # log p > −100 (the clip) for p at or above this: e^−100 is 3.7e-44
+
+
+def _bce(p: Any, t: Any, ctx: dict) -> Any:
+    """−(t·log p + (1 − t)·log(1 − p)); saves 1 − p, and whether p(1 − p) needs the
+    backward's floor of 1e-12 (PyTorch's), both from the range of p seen here."""
+    lo, hi = _unit_range(p, "prob")
+    _unit_range(t, "target")
+    ctx["floor"] = not (min(lo * (1 - lo), hi * (1 - hi)) >= 2e-12)  # some p(1 − p) < 1e-12?
     if not (type(p) is np.ndarray and type(t) is np.ndarray and p.ndim and p.shape == t.shape
             and p.dtype == t.dtype):  # else the formula as written (0-d results are scalars)
         return -(t * _clipped_log(p) + (1 - t) * _clipped_log(1 - p))
-    with np.errstate(divide="ignore"):  # log 0 = −inf, then clipped
-        lp, lq = np.log(p), np.log(1 - p)
-    np.maximum(lp, -100, out=lp)
-    np.maximum(lq, -100, out=lq)
+    q = ctx["q"] = 1 - p
+    if lo >= _P_SAFE and hi < 1:  # no log of 0, none below the clip
+        lp, lq = np.log(p), np.log(q)
+    else:
+        with np.errstate(divide="ignore"):  # log 0 = −inf, then clipped
+            lp, lq = np.log(p), np.log(q)
+        np.maximum(lp, -100, out=lp)
+        np.maximum(lq, -100, out=lq)
     lp *= t
-    lq *= 1 - t
-    lp += lq
-    return np.negative(lp, out=lp)
+    lq *= t - 1
+    lq -= lp  # (t − 1)·log(1 − p) − t·log p, the same bits as −(t·log p + (1 − t)·log(1 − p))
+    return lq
 
 
-def _bce_local_p(p: Any, t: Any, out: Any) -> Any:
-    d = p * (1 - p)
-    return (p - t) / (max(d, 1e-12) if type(d) is float else np.maximum(d, 1e-12))
+def _bce_local_p(p: Any, t: Any, out: Any, ctx: dict) -> Any:
+    q = ctx.get("q")
+    if q is None:  # floats, or inputs of different shapes
+        d = p * (1 - p)
+        return (p - t) / (max(d, 1e-12) if type(d) is float else np.maximum(d, 1e-12))
+    d = p * q
+    if ctx["floor"]:
+        np.maximum(d, 1e-12, out=d)
+    r = p - t
+    r /= d
+    return r
 
 
 BINARY_CROSS_ENTROPY = register(Rule(
     "binary_cross_entropy", "bce({x}, {y})", _bce, (
         Factor("({x} − {y}) / ({x}(1 − {x}))", local=_bce_local_p),
         Factor("log(1 − {x}) − log {x}",
-               local=lambda p, t, out: _clipped_log(1 - p) - _clipped_log(p))),
-    doc="−(t·log p + (1 − t)·log(1 − p)) per element, logs clipped at −100."))
+               local=lambda p, t, out, ctx: _clipped_log(1 - p) - _clipped_log(p))),
+    prepare=dict,
+    doc="−(t·log p + (1 − t)·log(1 − p)) per element, logs clipped at −100; p and t in [0, 1]."))
 
 
 def _bce_logits(z: Any, t: Any, ctx: dict) -> Any:

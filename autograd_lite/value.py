@@ -531,7 +531,7 @@ def _sweep(root: Value, start: float) -> None:
     """Pass each cotangent to the node's inputs once it is final: when every node that uses
     the node has passed its part (Kahn's order: ``_n`` counts down to 0); then add it to
     the node's .grad."""
-    handed: set[int] = set()  # the arrays given to nodes' .grad so far
+    handed: set[int] = set()  # arrays passed on unchanged (held by two nodes), leaves' arrays
     stack = [root]
     pop, push = stack.pop, stack.append
     while stack:
@@ -555,27 +555,65 @@ def _sweep(root: Value, start: float) -> None:
                     push(b)
         else:
             node._cot = None  # an array is not kept twice
-            if type(g) is not float:
-                if node._op is None:  # a leaf owns its .grad: the user may change it in place
+            rule = node._op
+            if rule is None:  # a leaf owns its .grad: the user may change it in place
+                if type(g) is not float:
                     g = _own(g, handed)
-                else:  # an intermediate may share its cotangent with the nodes it came from
-                    handed.add(id(g))
-            if node._op is not None:
-                args = local_args(node)
-                for p, factor in zip(node.parents, node._op.factors):
-                    if type(p) is Value:
-                        gp, d = factor.chain(g, args), p.data
-                        if (type(gp) is not np.ndarray or type(d) is float
-                                or gp.shape != d.shape or gp.dtype != d.dtype):
-                            gp = fit(gp, d)  # un-broadcast, or a dtype or kind to match
-                        old = p._cot
-                        p._cot = gp if old is start else old + gp
-                        n = p._n - 1
-                        p._n = n
-                        if not n:
-                            push(p)
+            elif type(node._x) is tuple:  # three inputs or more
+                _pass_many(node, g, start, handed, push)
+            else:  # the inputs written out, as in _reach (see _pass_many for the loop)
+                a, b, ctx = node._x, node._y, node._ctx
+                xa = a.data if type(a) is Value else a
+                if b is None:
+                    args = (xa, node.data) if ctx is None else (xa, node.data, ctx)
+                else:
+                    xb = b.data if type(b) is Value else b
+                    args = (xa, xb, node.data) if ctx is None else (xa, xb, node.data, ctx)
+                if type(a) is Value:
+                    gp = rule.chains[0](g, args)
+                    if (type(gp) is not np.ndarray or type(xa) is float
+                            or gp.shape != xa.shape or gp.dtype != xa.dtype):
+                        gp = fit(gp, xa)  # un-broadcast, or a dtype or kind to match
+                    if gp is g:  # passed on as it is: the node's .grad and a's share it
+                        handed.add(id(g))
+                    old = a._cot
+                    a._cot = gp if old is start else old + gp
+                    n = a._n - 1
+                    a._n = n
+                    if not n:
+                        push(a)
+                if type(b) is Value:
+                    gp = rule.chains[1](g, args)
+                    if (type(gp) is not np.ndarray or type(xb) is float
+                            or gp.shape != xb.shape or gp.dtype != xb.dtype):
+                        gp = fit(gp, xb)
+                    if gp is g:
+                        handed.add(id(g))
+                    old = b._cot
+                    b._cot = gp if old is start else old + gp
+                    n = b._n - 1
+                    b._n = n
+                    if not n:
+                        push(b)
         old = node._grad
         node._grad = g if old is None else old + g
+
+
+def _pass_many(node: Value, g: Any, start: float, handed: set, push: Callable) -> None:
+    """The tensor branch of :func:`_sweep` for a node of three inputs or more."""
+    args = local_args(node)
+    for p, chain in zip(node._x, node._op.chains):
+        if type(p) is Value:
+            d = p.data
+            gp = fit(chain(g, args), d)
+            if gp is g:
+                handed.add(id(g))
+            old = p._cot
+            p._cot = gp if old is start else old + gp
+            n = p._n - 1
+            p._n = n
+            if not n:
+                push(p)
 
 
 def _own(g: np.ndarray, handed: set) -> np.ndarray:

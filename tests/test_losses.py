@@ -49,6 +49,32 @@ def test_binary_cross_entropy_is_clipped_at_0_and_1():
     assert np.all(np.isfinite(P.grad))
 
 
+@pytest.mark.parametrize("dtype", [np.float16, np.float32, np.float64])
+@pytest.mark.parametrize("p", [
+    [0.1, 0.5, 0.9, 0.3],          # no log is clipped, no p(1 − p) is floored
+    [0.0, 1.0, 0.25, 0.75],        # logs of 0: clipped at −100
+    [1e-14, 0.5, 1e-45, 0.999],    # p(1 − p) below 1e-12: floored in the backward
+])
+def test_binary_cross_entropy_equals_pytorchs_formula_bit_for_bit(p, dtype):
+    """The loss −(t·max(log p, −100) + (1 − t)·max(log(1 − p), −100)) and its derivative
+    (p − t) / max(p(1 − p), 1e-12), written out in NumPy, whichever shortcut applies."""
+    p, t = np.array(p, dtype), np.array([1.0, 0.0, 0.0, 1.0], dtype)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        lp, lq = np.maximum(np.log(p), -100), np.maximum(np.log(1 - p), -100)
+        dp = (p - t) / np.maximum(p * (1 - p), 1e-12)  # 1e-12 is 0 in float16: 0/0 at p = t = 0
+    P = Value(p)
+    L = ag.binary_cross_entropy(P, t, reduction="none")
+    assert L.dtype == dtype
+    assert np.array_equal(L.data, -(t * lp + (1 - t) * lq))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        L.backward(np.ones(4, dtype))
+    assert P.grad.dtype == dtype
+    assert np.array_equal(P.grad, dp, equal_nan=True)
+    T = Value(t)  # a target that is a Value gets log(1 − p) − log p
+    ag.binary_cross_entropy(p, T, reduction="none").backward(np.ones(4, dtype))
+    assert np.array_equal(T.grad, lq - lp)
+
+
 def test_binary_cross_entropy_rejects_non_probabilities():
     for bad in ([1.5], [-0.1], [np.nan]):
         with pytest.raises(ValueError, match=r"\[0, 1\]"):

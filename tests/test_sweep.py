@@ -139,3 +139,17 @@ def test_leaf_grads_own_their_arrays_even_when_the_chain_rule_passes_one_on():
     assert W.grad.base is None and W.grad.flags.writeable
     W.grad[...] = 0.0
     assert np.array_equal(Z.grad, np.full((2, 3), 2.0))
+
+
+def test_two_leaves_passed_the_same_array_each_own_one():
+    a, b = Value(np.ones(3)), Value(np.ones(3))
+    S = a + b  # both factors are 1: the same cotangent array goes to a and to b
+    same = ag.custom_op("same_array", lambda x: x + 0, vjp=lambda g, x, out: g)
+    c = Value(np.ones(3))
+    T = same(c) * 1.0
+    for root in (S, T):
+        root.backward(np.full(3, 2.0))
+    for x, y in ((a, b), (a, S), (b, S), (c, T)):
+        assert not np.shares_memory(x.grad, y.grad)
+    a.grad[...] = 0.0
+    assert np.array_equal(b.grad, [2.0] * 3) and np.array_equal(S.grad, [2.0] * 3)
