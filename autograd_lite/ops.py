@@ -501,7 +501,10 @@ def _spread(g: Any, x: Any, ctx: dict) -> Any:
             kept[a] = 1
         g = g.reshape(kept)
     out = np.empty(x.shape, g.dtype)  # a fresh array (a broadcast view costs more to make)
-    np.copyto(out, g)
+    if g.ndim:
+        np.copyto(out, g)
+    else:  # the whole array reduced (fill is one call; copyto goes through NumPy's dispatch)
+        out.fill(g)
     return out
 
 
@@ -623,20 +626,29 @@ def _unit_range(x: Any, what: str) -> tuple:
     return lo, hi
 
 
-_P_SAFE = 1e-43  # log p > −100 (the clip) for p at or above this: e^−100 is 3.7e-44
-
-
 def _bce(p: Any, t: Any, ctx: dict) -> Any:
-    """−(t·log p + (1 − t)·log(1 − p)); saves 1 − p, and whether p(1 − p) needs the
-    backward's floor of 1e-12 (PyTorch's), both from the range of p seen here."""
-    lo, hi = _unit_range(p, "prob")
-    _unit_range(t, "target")
-    ctx["floor"] = not (min(lo * (1 - lo), hi * (1 - hi)) >= 2e-12)  # some p(1 − p) < 1e-12?
+    """−(t·log p + (1 − t)·log(1 − p)) per element, p and t in [0, 1].
+
+    For arrays of one shape it saves d = p(1 − p) for the factor, and checks the inputs
+    through it (elementwise tests cost less than min/max reductions): p is in [0, 1]
+    exactly when d ≥ 0, t when t(t − 1) ≤ 0 (NaN fails both); when every d > 1e-12, no log
+    is clipped and the factor's floor max(d, 1e-12) does nothing, so both are skipped.
+    """
     if not (type(p) is np.ndarray and type(t) is np.ndarray and p.ndim and p.shape == t.shape
             and p.dtype == t.dtype):  # else the formula as written (0-d results are scalars)
+        _unit_range(p, "prob")
+        _unit_range(t, "target")
         return -(t * _clipped_log(p) + (1 - t) * _clipped_log(1 - p))
-    q = ctx["q"] = 1 - p
-    if lo >= _P_SAFE and hi < 1:  # no log of 0, none below the clip
+    q = 1 - p
+    d = ctx["d"] = p * q
+    n = d.size
+    tm = t - 1
+    ctx["floor"] = np.count_nonzero(d > 1e-12) != n  # 1e-12 is 0 in float16
+    if ctx["floor"] and np.count_nonzero(d >= 0) != n:
+        raise ValueError("binary_cross_entropy: every prob must lie in [0, 1]")
+    if np.count_nonzero(t * tm <= 0) != n:
+        raise ValueError("binary_cross_entropy: every target must lie in [0, 1]")
+    if not ctx["floor"]:
         lp, lq = np.log(p), np.log(q)
     else:
         with np.errstate(divide="ignore"):  # log 0 = −inf, then clipped
@@ -644,21 +656,19 @@ def _bce(p: Any, t: Any, ctx: dict) -> Any:
         np.maximum(lp, -100, out=lp)
         np.maximum(lq, -100, out=lq)
     lp *= t
-    lq *= t - 1
+    lq *= tm
     lq -= lp  # (t − 1)·log(1 − p) − t·log p, the same bits as −(t·log p + (1 − t)·log(1 − p))
     return lq
 
 
 def _bce_local_p(p: Any, t: Any, out: Any, ctx: dict) -> Any:
-    q = ctx.get("q")
-    if q is None:  # floats, or inputs of different shapes
+    """(p − t) / max(p(1 − p), 1e-12), PyTorch's formula."""
+    d = ctx.get("d")
+    if d is None:  # floats, or inputs of different shapes
         d = p * (1 - p)
         return (p - t) / (max(d, 1e-12) if type(d) is float else np.maximum(d, 1e-12))
-    d = p * q
-    if ctx["floor"]:
-        np.maximum(d, 1e-12, out=d)
     r = p - t
-    r /= d
+    r /= np.maximum(d, 1e-12) if ctx["floor"] else d
     return r
 
 
@@ -676,7 +686,12 @@ def _bce_logits(z: Any, t: Any, ctx: dict) -> Any:
         e = ctx["e"] = math.exp(-abs(z))  # exp(−|z|) never overflows
         return max(z, 0.0) - z * t + math.log1p(e)
     e = ctx["e"] = np.exp(-np.abs(z))  # saved for the factor σ(z) − t
-    return np.maximum(z, 0) - z * t + np.log1p(e)
+    if not (type(t) is np.ndarray and z.ndim and z.shape == t.shape and z.dtype == t.dtype):
+        return np.maximum(z, 0) - z * t + np.log1p(e)  # broadcasting; 0-d results are scalars
+    out = np.maximum(z, 0)  # the same, in place
+    out -= z * t
+    out += np.log1p(e)
+    return out
 
 
 def _bce_logits_dz(z: Any, t: Any, out: Any, ctx: dict) -> Any:

@@ -352,7 +352,9 @@ def _unary(rule: Rule, a: Value, ctx: dict | None) -> Value:
     """``rule(a)`` for a Value ``a``: a scalar node straight from the rule's scalar form (the
     activations of a scalar network), anything else by :func:`_build`."""
     x, scalar = a.data, rule.scalar
-    if type(x) is not float or scalar is None:
+    if type(x) is not float:
+        return _make(rule, (a,), (x,), ctx)
+    if scalar is None:
         return _build(rule, (a,), ctx)
     if ctx is None:
         return _node(*scalar(x), (a,), rule, None)
@@ -371,11 +373,21 @@ def _make(rule: Rule, prev: tuple, xs: tuple, ctx: dict | None, scalar: bool = F
         out = float(out)
         local = None if len(xs) > 2 else rule.scalar_factors(
             (*xs, out) if ctx is None else (*xs, out, ctx), [type(p) is Value for p in prev])
-    else:
-        local = None
-        if type(out) is not np.ndarray:
-            out = np.asarray(out)
-    return _node(out, local, prev, rule, ctx)
+        return _node(out, local, prev, rule, ctx)
+    if type(out) is not np.ndarray:
+        out = np.asarray(out)
+    if len(prev) > 2:
+        return _node(out, None, prev, rule, ctx)
+    node = _new(Value)  # _node's work for a tensor of one or two inputs, written out
+    node.data = out
+    node._grad = node._dx = node._dy = None
+    node._op = rule
+    node._ctx = ctx
+    node._x = prev[0]
+    node._y = prev[1] if len(prev) == 2 else None
+    node._n = 0
+    node.label = ""
+    return node
 
 
 def _node(out: Any, local: tuple | None, prev: tuple, rule: Rule, ctx: dict | None) -> Value:

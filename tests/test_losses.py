@@ -79,8 +79,17 @@ def test_binary_cross_entropy_rejects_non_probabilities():
     for bad in ([1.5], [-0.1], [np.nan]):
         with pytest.raises(ValueError, match=r"\[0, 1\]"):
             ag.binary_cross_entropy(Value(np.array(bad)), np.array([1.0]))
-    with pytest.raises(ValueError, match=r"target must lie"):
-        ag.binary_cross_entropy(Value(np.array([0.5])), np.array([2.0]))
+    for bad in ([2.0], [-1e-300], [1 + 2**-52], [np.inf], [np.nan]):
+        with pytest.raises(ValueError, match=r"target must lie"):
+            ag.binary_cross_entropy(Value(np.array([0.5])), np.array(bad))
+    for bad in ([-5e-324], [1 + 2**-52], [-np.inf], [np.inf]):
+        with pytest.raises(ValueError, match=r"prob must lie"):
+            ag.binary_cross_entropy(Value(np.array(bad)), np.array([0.5]))
+    with pytest.raises(ValueError, match=r"prob must lie"):  # the prob is named first
+        ag.binary_cross_entropy(Value(np.array([1.5])), np.array([2.0]))
+    edges = np.array([0.0, -0.0, 1.0, 5e-324, 1 - 2**-53])  # all in [0, 1]
+    for p, t in ((edges, np.full(5, 0.5)), (np.full(5, 0.5), edges)):
+        assert np.all(np.isfinite(ag.binary_cross_entropy(Value(p), t, "none").data))
 
 
 def test_bce_with_logits_equals_bce_of_sigmoid_and_is_stable():
