@@ -298,6 +298,8 @@ def _matmul(x: Any, y: Any) -> Any:
             f"@ needs tensors with at least 1 dimension, got shapes {shape_of(x)} and "
             f"{shape_of(y)}; use * to multiply by a scalar"
         )
+    if x.ndim == 2 and y.ndim == 2:
+        return np.dot(x, y)  # the same product; BLAS even where @ is not (a k of 1: x @ wᵀ)
     return x @ y
 
 
@@ -310,7 +312,7 @@ def _matmul_vjp_x(g: Any, x: Any, y: Any, out: Any) -> Any:
         return np.expand_dims(g, -1) * y if x.ndim > 1 else g * y
     if x.ndim == 1:  # x acts as a row (1, k)
         return (np.expand_dims(g, -2) @ _swap(y))[..., 0, :]
-    return g @ _swap(y)
+    return np.dot(g, y.T) if y.ndim == 2 == g.ndim else g @ _swap(y)
 
 
 def _matmul_vjp_y(g: Any, x: Any, y: Any, out: Any) -> Any:
@@ -318,7 +320,7 @@ def _matmul_vjp_y(g: Any, x: Any, y: Any, out: Any) -> Any:
         return x[:, None] * np.expand_dims(g, -2) if y.ndim > 1 else g * x
     if y.ndim == 1:  # y acts as a column (k, 1)
         return (_swap(x) @ np.expand_dims(g, -1))[..., 0]
-    return _swap(x) @ g
+    return np.dot(x.T, g) if x.ndim == 2 == g.ndim else _swap(x) @ g
 
 
 MATMUL = register(Rule("matmul", "{x} @ {y}", _matmul, (

@@ -73,7 +73,9 @@ def fit(g: Data, like: Data) -> Data:
     if type(g) is not np.ndarray or g.shape != like.shape:
         g = np.asarray(g)
         extra = g.ndim - like.ndim
-        if extra > 0:  # leading axes that broadcasting added
+        if extra == 1 and g.ndim == 2 and g.dtype.char in "fd":  # a bias's (N, k) -> (k,)
+            g = np.dot(_ones(g.shape[0], g.dtype), g)  # BLAS: 5x NumPy's sum over axis 0
+        elif extra > 0:  # leading axes that broadcasting added
             g = np.add.reduce(g, axis=0 if extra == 1 else tuple(range(extra)))
         if g.ndim == like.ndim and g.shape != like.shape:  # axes of length 1 it stretched
             axes = tuple(i for i, n in enumerate(like.shape) if n == 1 and g.shape[i] != 1)
@@ -84,6 +86,21 @@ def fit(g: Data, like: Data) -> Data:
     if g.dtype != like.dtype:
         g = g.astype(like.dtype)
     return g
+
+
+_ONES: dict = {}
+
+
+def _ones(n: int, dtype: np.dtype) -> np.ndarray:
+    """A read-only vector of n ones (kept for the next call: training repeats its shapes)."""
+    key = (n, dtype)
+    ones = _ONES.get(key)
+    if ones is None:
+        if len(_ONES) >= 64:
+            _ONES.clear()
+        ones = _ONES[key] = np.ones(n, dtype)
+        ones.flags.writeable = False
+    return ones
 
 
 def summary(x: Data, full: int = 6, precision: int = 4) -> str:

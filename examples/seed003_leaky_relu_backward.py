@@ -68,15 +68,17 @@ def check(op: object, loss: str, Z: np.ndarray, Y: np.ndarray) -> str | None:
     return None
 
 
-def train(op: object) -> float:
+def train(op: object) -> tuple[float, float]:
+    """Accuracy and loss J after STEPS full-batch SGD steps."""
     X, y = ag.datasets.flower()
     net = ag.nn.MLP([2, 16, 1], op, seed=0)
     opt = ag.nn.SGD(net, lr=LR)
     for _ in range(STEPS):
         opt.zero_grad()
-        ag.binary_cross_entropy_with_logits(net(X), y.reshape(-1, 1)).backward()
+        J = ag.binary_cross_entropy_with_logits(net(X), y.reshape(-1, 1))
+        J.backward()
         opt.step()
-    return _common.accuracy(net(X).data, y)
+    return _common.accuracy(net(X).data, y), J.item()
 
 
 def main(argv: Sequence[str] | None = None) -> dict:
@@ -121,10 +123,15 @@ def main(argv: Sequence[str] | None = None) -> dict:
     print("   by coincidence; any loss whose dL/dA is not 1 exposes the missing factor.")
 
     print(f"\n3. MLP([2, 16, 1]) with each activation on the flower data, {STEPS} SGD steps")
-    acc = {"right": train(leaky_right), "wrong": train(leaky_wrong)}
+    runs = {"right": train(leaky_right), "wrong": train(leaky_wrong)}
+    acc = {name: a for name, (a, _) in runs.items()}
+    loss = {name: J for name, (_, J) in runs.items()}
     print(f"   accuracy: right {acc['right']:.3f}, wrong {acc['wrong']:.3f}")
+    wrong = "above 100: the wrong gradient drives the weights away" if loss["wrong"] > 100 else (
+        f"{loss['wrong']:.3f}")
+    print(f"   loss J:   right {loss['right']:.3f}, wrong {wrong}")
     plot(out, Z0, Y, grads, written)
-    return {"grads": grads, "gradcheck": verdicts, "accuracy": acc, "files": written}
+    return {"grads": grads, "gradcheck": verdicts, "accuracy": acc, "loss": loss, "files": written}
 
 
 def plot(out: Path, Z0: np.ndarray, Y: np.ndarray, grads: dict, written: list[Path]) -> None:

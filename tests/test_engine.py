@@ -331,3 +331,25 @@ def test_apply_checks_arity_and_params():
         Value(np.ones(2)).sum(axis="0")
     with pytest.raises(TypeError, match="reshape"):
         Value(np.ones(2)).reshape("2")
+
+
+@pytest.mark.parametrize("dtype", [np.float16, np.float32, np.float64])
+def test_bias_gradient_is_the_sum_over_the_batch(dtype):
+    """Un-broadcasting (N, k) -> (k,) sums over the batch (by BLAS for float32/64); the
+    bias's .grad is an array of its own, of its dtype, for every N and k."""
+    rng = np.random.default_rng(0)
+    for n, k in ((1, 1), (7, 1), (400, 8), (3, 300)):
+        g = rng.normal(size=(n, k)).astype(dtype)
+        b = Value(np.zeros(k, dtype))
+        (Value(np.zeros((n, k), dtype)) + b).backward(g)
+        want = g.astype(np.float64).sum(axis=0)
+        tol = {np.float16: 1e-2, np.float32: 1e-5, np.float64: 1e-12}[dtype]
+        assert b.grad.dtype == dtype and b.grad.shape == (k,)
+        assert np.allclose(b.grad, want, rtol=tol, atol=tol * n)
+        assert b.grad.flags.writeable and b.grad.base is None
+        b.grad[...] = 5.0  # the next sum is not changed by it
+        (Value(np.zeros((n, k), dtype)) + Value(np.zeros(k, dtype))).backward(g)
+        assert np.allclose(b.grad, 5.0)
+    c = Value(np.zeros(2))
+    (Value(np.zeros((2, 2))) + c).backward(np.array([[np.inf, 1.0], [1.0, np.nan]]))
+    assert np.array_equal(c.grad, [np.inf, np.nan], equal_nan=True)  # as np.sum has it

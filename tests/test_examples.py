@@ -203,7 +203,9 @@ def test_seed003_leaky_relu_backward_multiplies(runs, variant):
                      r"element \(0,\): analytic 0.01, numeric -0.0051", out)
     right = _number(r"accuracy: right (\S+),", out)
     wrong = _number(r", wrong (\S+)", out)
-    assert right > 0.88 and right - wrong > 0.05
+    assert right > 0.88 and right > wrong  # the wrong run's accuracy is chaotic: 0.79-0.86
+    assert _number(r"loss J:   right (\S+),", out) < 0.35  # over seeds; its loss is robust:
+    assert "wrong above 100: the wrong gradient drives the weights away" in out  # 1e3-1e5
 
 
 @pytest.mark.parametrize("variant", VARIANTS)
