@@ -208,6 +208,9 @@ def _tanh(x: Any) -> Any:
     return math.tanh(x) if type(x) is float else np.tanh(x)
 
 
+_EXP_SAFE = {"d": -708.0, "f": -88.0, "e": -11.0}  # exp(−x) is finite for x above these
+
+
 def _sigmoid(x: Any) -> Any:
     if type(x) is float:
         if x >= 0.0:
@@ -217,6 +220,11 @@ def _sigmoid(x: Any) -> Any:
     if not x.ndim:  # NumPy gives 0-d results as scalars
         e = np.exp(-np.abs(x))
         return np.where(x >= 0, 1 / (1 + e), e / (1 + e))
+    if not np.count_nonzero(x < _EXP_SAFE[x.dtype.char]):  # no exp(−x) overflows:
+        e = np.negative(x)  # 1/(1 + exp(−x)) throughout, 4 calls instead of 6
+        np.exp(e, out=e)
+        e += 1
+        return np.reciprocal(e, out=e)
     e = np.abs(x)
     np.negative(e, out=e)
     np.exp(e, out=e)  # exp(−|x|) never overflows
@@ -449,8 +457,16 @@ def _exp_scalar(x: float) -> tuple:
 TANH = register(Rule("tanh", "tanh({x})", _tanh,
                      (Factor("1 − tanh²({x})", local=lambda x, out: 1 - out * out),),
                      scalar=_tanh_scalar))
+def _sigmoid_local(x: Any, out: Any) -> Any:
+    if type(out) is not np.ndarray:
+        return out * (1 - out)
+    d = 1 - out
+    d *= out  # in place: one array fewer to allocate (for large ones, page faults fewer)
+    return d
+
+
 SIGMOID = register(Rule("sigmoid", "σ({x})", _sigmoid,
-                        (Factor("σ({x})·(1 − σ({x}))", local=lambda x, out: out * (1 - out)),),
+                        (Factor("σ({x})·(1 − σ({x}))", local=_sigmoid_local),),
                         scalar=_sigmoid_scalar))
 EXP = register(Rule("exp", "exp({x})", _exp, (Factor("exp({x})", local=lambda x, out: out),),
                     scalar=_exp_scalar))

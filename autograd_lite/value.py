@@ -283,12 +283,17 @@ class Value:
         fails, every ``.grad`` is left as it was.
         """
         if grad is None:
-            if np.size(self.data) != 1:
+            d = self.data
+            if type(d) is float:
+                seed = 1.0
+            elif d.size == 1:
+                seed = np.empty_like(d)  # np.ones_like, without its wrappers
+                seed.fill(1)
+            else:
                 raise ValueError(
                     f"backward() on a Value of shape {self.shape} needs grad= of that shape "
                     "(or reduce it first, e.g. L.sum() or L.mean())"
                 )
-            seed = 1.0 if type(self.data) is float else np.ones_like(self.data)
         else:
             seed = _check_seed(grad, self, "backward(grad)")
         _backward(self, seed)
