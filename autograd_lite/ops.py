@@ -489,7 +489,8 @@ def _reduce(f: Callable) -> Callable:
     def forward(x: Any, ctx: dict) -> Any:
         if type(x) is float and ctx["axis"] in (None, ()):
             return x
-        return f(np.asarray(x), axis=ctx["axis"], keepdims=ctx["keepdims"])
+        return f(x if type(x) is np.ndarray else np.asarray(x), axis=ctx["axis"],
+                 keepdims=ctx["keepdims"])
     return forward
 
 

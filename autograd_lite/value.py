@@ -240,10 +240,10 @@ class Value:
     def log(self) -> Value: return _unary(ops.LOG, self, None)
 
     def sum(self, axis: int | tuple[int, ...] | None = None, keepdims: bool = False) -> Value:
-        return apply(ops.SUM, self, axis=axis, keepdims=keepdims)
+        return _unary(ops.SUM, self, ops.SUM.prepare(axis, keepdims))  # type: ignore[misc]
 
     def mean(self, axis: int | tuple[int, ...] | None = None, keepdims: bool = False) -> Value:
-        return apply(ops.MEAN, self, axis=axis, keepdims=keepdims)
+        return _unary(ops.MEAN, self, ops.MEAN.prepare(axis, keepdims))  # type: ignore[misc]
 
     def reshape(self, *shape: Any) -> Value:
         if len(shape) == 1 and isinstance(shape[0], tuple | list):
@@ -574,8 +574,10 @@ def _sweep(root: Value, start: float) -> None:
             node._cot = None  # an array is not kept twice
             rule = node._op
             if rule is None:  # a leaf owns its .grad: the user may change it in place
-                if type(g) is not float:
-                    g = _own(g, handed)
+                if type(g) is not float:  # _own(g, handed), written out
+                    if g.base is not None or id(g) in handed:
+                        g = g.copy()
+                    handed.add(id(g))
             elif type(node._x) is tuple:  # three inputs or more
                 _pass_many(node, g, start, handed, push)
             else:  # the inputs written out, as in _reach (see _pass_many for the loop)
