@@ -454,9 +454,6 @@ def _exp_scalar(x: float) -> tuple:
     return e, (e,)
 
 
-TANH = register(Rule("tanh", "tanh({x})", _tanh,
-                     (Factor("1 − tanh²({x})", local=lambda x, out: 1 - out * out),),
-                     scalar=_tanh_scalar))
 def _sigmoid_local(x: Any, out: Any) -> Any:
     if type(out) is not np.ndarray:
         return out * (1 - out)
@@ -465,6 +462,9 @@ def _sigmoid_local(x: Any, out: Any) -> Any:
     return d
 
 
+TANH = register(Rule("tanh", "tanh({x})", _tanh,
+                     (Factor("1 − tanh²({x})", local=lambda x, out: 1 - out * out),),
+                     scalar=_tanh_scalar))
 SIGMOID = register(Rule("sigmoid", "σ({x})", _sigmoid,
                         (Factor("σ({x})·(1 − σ({x}))", local=_sigmoid_local),),
                         scalar=_sigmoid_scalar))
@@ -632,17 +632,16 @@ def _clipped_log(p: Any) -> Any:
         return np.maximum(np.log(p), -100)
 
 
-def _unit_range(x: Any, what: str) -> tuple:
-    """The smallest and largest entry of ``x`` as floats; they must lie in [0, 1] (NaN does not)."""
+def _check_unit(x: Any, what: str) -> None:
+    """Raise unless every entry of ``x`` lies in [0, 1] (NaN does not)."""
     if type(x) is float:
-        lo = hi = x
+        ok = 0.0 <= x <= 1.0
     elif not x.size:
-        return 0.5, 0.5
+        return
     else:
-        lo, hi = float(np.minimum.reduce(x, axis=None)), float(np.maximum.reduce(x, axis=None))
-    if not (lo >= 0 and hi <= 1):
+        ok = np.minimum.reduce(x, axis=None) >= 0 and np.maximum.reduce(x, axis=None) <= 1
+    if not ok:
         raise ValueError(f"binary_cross_entropy: every {what} must lie in [0, 1]")
-    return lo, hi
 
 
 def _bce(p: Any, t: Any, ctx: dict) -> Any:
@@ -655,8 +654,8 @@ def _bce(p: Any, t: Any, ctx: dict) -> Any:
     """
     if not (type(p) is np.ndarray and type(t) is np.ndarray and p.ndim and p.shape == t.shape
             and p.dtype == t.dtype):  # else the formula as written (0-d results are scalars)
-        _unit_range(p, "prob")
-        _unit_range(t, "target")
+        _check_unit(p, "prob")
+        _check_unit(t, "target")
         return -(t * _clipped_log(p) + (1 - t) * _clipped_log(1 - p))
     q = 1 - p
     d = ctx["d"] = p * q
