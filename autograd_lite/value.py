@@ -448,7 +448,9 @@ def toposort(root: Value) -> list[Value]:
                     uses[p] = 1
                     nodes.append(p)
     order, stack = [], [root]
-    while stack:
+    while True:  # not `while stack:`, see _reach
+        if not stack:
+            break
         node = stack.pop()
         order.append(node)
         for p in node.parents:
@@ -505,7 +507,12 @@ def _reach(root: Value, start: float, kept: dict) -> None:
     tuple made W1's reach a third slower."""
     stack = [root]
     pop, push = stack.pop, stack.append
-    while stack:  # depth first: one part of the graph after another, for the memory caches
+    # `while True` and a break, not `while stack:`: CPython 3.11 specializes a function's
+    # bytecode after 8 calls or 8 unconditional backward jumps, and `while stack:` ends in a
+    # conditional one, which left the first backward calls of a process twice as slow.
+    while True:  # depth first: one part of the graph after another, for the memory caches
+        if not stack:
+            break
         node = pop()
         p = node._x
         if type(p) is not Value:
@@ -551,7 +558,9 @@ def _sweep(root: Value, start: float) -> None:
     handed: set[int] = set()  # arrays passed on unchanged (held by two nodes), leaves' arrays
     stack = [root]
     pop, push = stack.pop, stack.append
-    while stack:
+    while True:  # not `while stack:`, see _reach
+        if not stack:
+            break
         node = pop()
         g = node._cot  # a float left in _cot is harmless: reach sets it before it is read
         dx = node._dx
