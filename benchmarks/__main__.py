@@ -6,7 +6,11 @@ Prints the results as markdown; ``--write`` also saves them, with the date and t
 from __future__ import annotations
 
 import argparse
+import os
+import pickle
+import subprocess
 import sys
+import tempfile
 import time
 
 from . import pin_threads
@@ -30,6 +34,9 @@ METHOD = (
     "the environment, PyTorch through torch.set_num_threads).",
     "'Per op' divides a step's time by the number of ops autograd_lite records for it "
     "(micrograd records about as many, and makes extra nodes for the constants it wraps).",
+    "Each workload runs in a process of its own: what one workload leaves behind (its "
+    "imports, the interpreter's specialised code, the heap) does not change another's "
+    "figures (autograd_lite's W4 step ran 5-9 % slower after W1-W3 in the same process).",
     "A training step is what a user's loop does: build the loss, zero the gradients, "
     "backward, SGD update; in autograd_lite the step ends by dropping the loss, which frees "
     "its graph (micrograd's graph, a web of reference cycles, waits for the collector).",
@@ -37,12 +44,26 @@ METHOD = (
 
 
 def _module(name: str):  # noqa: ANN202
-    # Imported one at a time, in order: W4 and W5 import PyTorch, which would make every
-    # collection of the cyclic garbage collector in W1-W3 slower for every engine.
     import importlib
     return importlib.import_module({
         "W1": ".w1_scalar_mlp", "W2": ".w2_chain", "W3": ".w3_memory",
         "W4": ".w4_flower", "W5": ".w5_mlp"}[name], __package__)
+
+
+def _run_apart(name: str, args: argparse.Namespace) -> harness.Result | None:
+    """Run one workload in a fresh interpreter (``--one``); its Result comes back pickled.
+
+    None if it failed: its own error message is then on stderr already."""
+    with tempfile.TemporaryDirectory() as tmp:
+        out = os.path.join(tmp, f"{name}.pickle")
+        cmd = [sys.executable, "-m", "benchmarks", "--one", name, "--result", out,
+               "--rounds", str(args.rounds), "--clock", args.clock]
+        if args.quick:
+            cmd.append("--quick")
+        if subprocess.run(cmd).returncode != 0 or not os.path.exists(out):
+            return None
+        with open(out, "rb") as f:
+            return pickle.load(f)
 
 
 def report(results: list, took: float, cfg: harness.Config) -> str:
@@ -97,21 +118,33 @@ def main(argv: list[str] | None = None) -> int:
                     help="cpu: CPU time of the process (default; least disturbed by other "
                          "processes on a shared machine); wall: wall-clock time")
     ap.add_argument("--write", metavar="PATH", help="also write the markdown report to PATH")
+    ap.add_argument("--one", help=argparse.SUPPRESS)  # internal: run this workload here...
+    ap.add_argument("--result", help=argparse.SUPPRESS)  # ...and pickle its Result to this path
     args = ap.parse_args(argv)
+    cfg = harness.Config(quick=args.quick, rounds=max(1, args.rounds), clock=args.clock)
+    harness.set_clock(args.clock)
+    if args.one:
+        result = _module(args.one).run(cfg)
+        for c in result.checks:
+            print(c, file=sys.stderr, flush=True)
+        with open(args.result, "wb") as f:
+            pickle.dump(result, f)
+        return 0
     only = [w.strip().upper() for w in args.only.split(",") if w.strip()]
     bad = [w for w in only if w not in WORKLOADS]
     if bad:
         ap.error(f"unknown workload(s) {bad}; choose from {', '.join(WORKLOADS)}")
-    cfg = harness.Config(quick=args.quick, rounds=max(1, args.rounds), clock=args.clock)
-    harness.set_clock(args.clock)
     t0 = time.perf_counter()
     results = []
     for name in WORKLOADS:
         if name in only:
             print(f"running {name} ...", file=sys.stderr, flush=True)
-            results.append(_module(name).run(cfg))
-            for c in results[-1].checks:
-                print(c, file=sys.stderr, flush=True)
+            result = _run_apart(name, args)
+            if result is None:
+                print(f"benchmarks: {name} failed (its error is above); no report written",
+                      file=sys.stderr)
+                return 1
+            results.append(result)
     text = report(results, time.perf_counter() - t0, cfg)
     print(text)
     if args.write:
