@@ -10,12 +10,13 @@ import numbers
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 import numpy as np
 
-from .shapes import fit, summary
-from .value import Value, local_args, toposort
+from .backward import pull, sweep, toposort
+from .value import Value
 
 
 @dataclass(frozen=True)
@@ -46,8 +47,41 @@ def kinks(root: Value) -> list[Kink]:
     ...     print(k)
     relu: 1 of 3 inputs exactly 0 (relu'(0) = 0)
     """
-    return [Kink(v, v.op, v._ctx["kinks"], v._ctx.get("subgradient", 0.0))
-            for v in toposort(root) if v._ctx is not None and v._ctx.get("kinks")]
+    if not isinstance(root, Value):
+        raise TypeError(f"kinks() takes a Value, got {type(root).__name__}")
+    return [Kink(v, v.op, p["kinks"], p.get("subgradient", 0.0))
+            for v in toposort(root) for p in (v.params,) if p.get("kinks")]
+
+
+def summary(x: Any, full: int = 6, precision: int = 4) -> str:
+    """A short text for a number or array: small arrays in full, large ones summarised.
+
+    A zero is written without a sign: ``-0.0`` (say ``0 · -2``), and a tiny negative number
+    that rounds to zero, read ``0``. Only the text changes, never ``x``.
+
+    >>> summary(-0.0), summary(np.array([-0.0, -1e-20, 0.5]))
+    ('0', '[ 0. ,  0. ,  0.5]')
+    """
+    if type(x) is float or (isinstance(x, np.ndarray) and x.ndim == 0):
+        return f"{float(x) + 0.0:.{precision}g}"
+    x = np.asarray(x)
+    if x.dtype == bool:
+        x = x.astype(np.float64)
+    if x.dtype.kind == "f":
+        x = x + 0.0  # a new array without -0.0 (the caller's is untouched)
+    if x.size <= full:
+        text = np.array2string(x, precision=precision, separator=", ", suppress_small=True,
+                               max_line_width=60)
+        return _NEGATIVE_ZERO.sub(" ", text)
+    finite = x[np.isfinite(x)]
+    if finite.size == 0:
+        return f"{x.shape} all non-finite"
+    lo, hi, mean = (float(t) + 0.0 for t in (finite.min(), finite.max(), finite.mean()))
+    return f"mean {mean:.{precision}g}, range [{lo:.{precision}g}, {hi:.{precision}g}]"
+
+
+# the sign of a number NumPy rounded to zero ("-0.", "-0.000"), kept as a space for alignment
+_NEGATIVE_ZERO = re.compile(r"(?<![\w.])-(?=0\.0*(?![\d.]))")
 
 
 # --- explain(): the chain rule written out, path by path ----------------------------------------
@@ -129,18 +163,20 @@ class GraphNames:
     def formula(self, node: Value) -> str:
         """``node``'s op written with its inputs' names, e.g. ``w · x`` or ``relu(z)``."""
         fields = _SafeNames(self.placeholders(node))
-        for k, v in (node._ctx or {}).items():
+        for k, v in node.params.items():
             fields.setdefault(k, number(v) if isinstance(v, float) else v)
         try:
-            return node._op.formula.format_map(fields)
+            return node.rule.formula.format_map(fields)
         except (ValueError, IndexError, AttributeError, TypeError):
-            return node._op.formula
+            return node.rule.formula
 
     def symbol(self, node: Value, slot: int) -> str:
         """The chain-rule factor ∂node/∂(input ``slot``) as the table writes it, with names."""
-        factor = node._op.factors[slot]
+        factor, names, ctx = node.rule.factors[slot], self.placeholders(node), node.params
         try:
-            return factor.text(self.placeholders(node), node._ctx)
+            if callable(factor.symbol):
+                return factor.symbol(names, ctx)
+            return factor.symbol.format(**names, **ctx)
         except (KeyError, ValueError, IndexError, AttributeError, TypeError):
             return factor.symbol if isinstance(factor.symbol, str) else f"∂{node.op}/∂in{slot}"
 
@@ -154,28 +190,15 @@ def _wrap(name: str) -> str:
 
 
 def factor_value(node: Value, slot: int) -> Any:
-    """The value of ∂node/∂(input ``slot``) at this point, read from the table.
-
-    A scalar node stored its factor values when it was built (backward multiplies by those
-    very numbers); a tensor node's factor comes from the rule's ``local`` function (an
-    array), its ``const``, or for a vector-Jacobian product the value the rule shows.
-    """
-    if node._local is not None:
-        return node._local[slot]
-    return node._op.factors[slot].value(local_args(node))
+    """The value of ∂node/∂(input ``slot``) at this point, as backward uses it
+    (see :meth:`Value.factor`)."""
+    return node.factor(slot)
 
 
 def as_vjp(node: Value, slot: int, value: Any) -> bool:
     """Whether a factor is shown as a vector-Jacobian product rather than by its ``value``:
     a VJP rule whose shown value is an array, or that shows none (``value`` is ``None``)."""
-    return node._op.factors[slot].vjp is not None and (value is None or bool(np.ndim(value)))
-
-
-def _pull(node: Value, slot: int, g: Any) -> Any:
-    """One chain-rule step, as backward takes it: g · ∂node/∂input, in the input's shape."""
-    if node._local is not None:
-        return g * node._local[slot]
-    return fit(node._op.factors[slot].chain(g, local_args(node)), node.parents[slot].data)
+    return node.rule.factors[slot].vjp is not None and (value is None or bool(np.ndim(value)))
 
 
 def _seed(root: Value) -> Any:
@@ -185,30 +208,30 @@ def _seed(root: Value) -> Any:
     return 1.0 if type(root.data) is float else np.ones_like(root.data)
 
 
-def _sweep(root: Value, seed: Any) -> dict[Value, Any]:
-    """dL/dnode for every node, as backward computes it, without touching any ``.grad``."""
-    cot = {root: seed}
-    for node in toposort(root):
-        g = cot[node]
-        if node._op is None:
-            continue
-        for slot, p in enumerate(node.parents):
-            if p.__class__ is Value:
-                gp = _pull(node, slot, g)
-                old = cot.get(p)
-                cot[p] = gp if old is None else old + gp
-    return cot
-
-
-@dataclass(frozen=True)
 class PathFactor:
-    """One factor ∂out/∂in of a chain-rule product: ``out``'s input number ``slot``."""
+    """One factor ∂out/∂in of a chain-rule product: ``out``'s input number ``slot``.
 
-    out: Value
-    slot: int
-    partial: str   #: ``∂out/∂in`` with names
-    symbol: str    #: the table's symbol with names, e.g. ``1[z>0]``
-    value: Any     #: its value here (a float, an array, or what the rule shows for a VJP)
+    Its texts and value are worked out when first read, so a path of a million steps costs
+    a walk, not a million formatted strings.
+    """
+
+    def __init__(self, out: Value, slot: int, names: GraphNames) -> None:
+        self.out, self.slot, self._names = out, slot, names
+
+    @cached_property
+    def partial(self) -> str:
+        """``∂out/∂in`` with names."""
+        return self._names.partial(self.out, self.slot)
+
+    @cached_property
+    def symbol(self) -> str:
+        """The table's symbol with names, e.g. ``1[z>0]``."""
+        return self._names.symbol(self.out, self.slot)
+
+    @cached_property
+    def value(self) -> Any:
+        """Its value here (a float, an array, or what the rule shows for a VJP)."""
+        return self.out.factor(self.slot)
 
     @property
     def input(self) -> Value:
@@ -218,6 +241,9 @@ class PathFactor:
     def is_vjp(self) -> bool:
         """Whether the factor is applied as a vector-Jacobian product (see :func:`as_vjp`)."""
         return as_vjp(self.out, self.slot, self.value)
+
+    def __repr__(self) -> str:
+        return f"<PathFactor {self}>"
 
     def __str__(self) -> str:
         if self.value is None and self.is_vjp:
@@ -235,8 +261,8 @@ class Explanation:
         self.n_paths, self.total = n_paths, total
         self.truncated = len(paths) < n_paths
         #: whether factors compose as vector-Jacobian products (some node on a path is a tensor)
-        self.tensor = (type(root.data) is not float or type(wrt.data) is not float
-                       or any(f.out._local is None for p in paths for f in p))
+        self.tensor = any(type(v.data) is not float for v in (
+            root, wrt, *(u for p in paths for f in p for u in (f.out, f.input))))
 
     @property
     def lhs(self) -> str:
@@ -328,7 +354,7 @@ class Explanation:
                     steps.append(text)
             lines.append("    " + " = ".join(steps))
         for f in path:
-            ctx = f.out._ctx or {}
+            ctx = f.out.params
             k = ctx.get("kinks")
             if k:
                 where = (f"{k} of {f.input.size} inputs were" if f.input.shape else
@@ -432,17 +458,15 @@ def explain_with(names: GraphNames, root: Value, wrt: Value, max_paths: int) -> 
     """:func:`explain` with the names of a picture already made (``draw`` uses it)."""
     seed = _seed(root)
     counts = path_counts(names.order, wrt)
-    cot = _sweep(root, seed)
-    total = cot.get(wrt)
+    total = next((g for node, g in sweep(root, seed) if node is wrt), None)
     if total is None:
         total = 0.0 if type(wrt.data) is float else np.zeros_like(wrt.data)
     paths, products = [], []
     for chain in _walk(root, wrt, counts, max_paths):
         g = seed
         for node, slot in chain:
-            g = _pull(node, slot, g)
-        paths.append([PathFactor(node, slot, names.partial(node, slot), names.symbol(node, slot),
-                                 factor_value(node, slot)) for node, slot in chain])
+            g = pull(node, slot, g)
+        paths.append([PathFactor(node, slot, names) for node, slot in chain])
         products.append(g)
     return Explanation(root, wrt, names, paths, products, counts.get(root, 0), total)
 
@@ -454,7 +478,7 @@ def path_counts(order: list[Value], wrt: Value) -> dict[Value, int]:
     for v in order:
         if v is wrt:
             counts[v] = 1
-        elif v._op is not None:
+        elif v.rule is not None:
             n = sum(counts.get(p, 0) for p in v.parents if p.__class__ is Value)
             if n:
                 counts[v] = n

@@ -17,14 +17,14 @@ from .value import Value, apply
 _REDUCTIONS = ("mean", "sum", "none")
 
 
-def _data(x: Any, what: str) -> Any:
-    return x.data if isinstance(x, Value) else as_data(x, what)
+def _shape(x: Any, what: str) -> tuple[int, ...]:
+    return x.shape if isinstance(x, Value) else shape_of(as_data(x, what))
 
 
 def _check(reduction: str, pred: Any, target: Any, name: str) -> None:
     if reduction not in _REDUCTIONS:
         raise ValueError(f"reduction must be one of {_REDUCTIONS}, got {reduction!r}")
-    ps, ts = shape_of(_data(pred, "pred")), shape_of(_data(target, "target"))
+    ps, ts = _shape(pred, "pred"), _shape(target, "target")
     if ts and ps != ts:
         raise ValueError(f"{name}: target shape {ts} differs from prediction shape {ps}; "
                          "reshape one of them (broadcasting here would silently mix samples)")
@@ -66,15 +66,15 @@ def cross_entropy(logits: Any, labels: Any, reduction: str = "mean") -> Value:
     """
     if reduction not in _REDUCTIONS:
         raise ValueError(f"reduction must be one of {_REDUCTIONS}, got {reduction!r}")
-    z = _data(logits, "logits")
-    if type(z) is float or z.ndim == 0:
+    shape = _shape(logits, "logits")
+    if not shape:
         raise ValueError("cross_entropy needs logits with a class axis, shape (N, C) or (C,)")
     y = np.asarray(labels)
     if y.dtype.kind not in "iu":
         raise TypeError(f"labels must be integer class indices, got dtype {y.dtype}")
-    if y.shape != z.shape[:-1]:
-        raise ValueError(f"labels must have shape {z.shape[:-1]} for logits of shape {z.shape}, "
+    if y.shape != shape[:-1]:
+        raise ValueError(f"labels must have shape {shape[:-1]} for logits of shape {shape}, "
                          f"got {y.shape}")
-    if y.size and (y.min() < 0 or y.max() >= z.shape[-1]):
-        raise ValueError(f"labels must lie in [0, {z.shape[-1] - 1}] for {z.shape[-1]} classes")
+    if y.size and (y.min() < 0 or y.max() >= shape[-1]):
+        raise ValueError(f"labels must lie in [0, {shape[-1] - 1}] for {shape[-1]} classes")
     return _reduce(apply(ops.CROSS_ENTROPY, logits, labels=y.astype(np.intp)), reduction)

@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from .policy import check_finite, check_real
+from .policy import check_real
 from .shapes import FLOAT_DTYPES, as_data
 from .value import Value
 
@@ -256,7 +256,7 @@ class MLP(Module):
                                  f"{activation!r}")
             relu_subgradient = check_real(relu_subgradient, "relu_subgradient (relu'(0))", 0, 1)
         self.relu_subgradient = relu_subgradient
-        self.slope = check_finite(slope, "slope")
+        self.slope = check_real(slope, "slope")
         if init is None:
             init = ACTIVATIONS.get(activation, "he") if isinstance(activation, str) else "he"
         rng = _rng(seed)
@@ -308,7 +308,7 @@ def _params(params: Iterable[Value]) -> list[Value]:
 
 
 def _lr(lr: object) -> float:
-    v = check_finite(lr, "lr (the learning rate)")
+    v = check_real(lr, "lr (the learning rate)")
     if v <= 0:
         raise ValueError(f"lr (the learning rate) must be > 0, got {lr!r}")
     return v
@@ -380,7 +380,7 @@ class Adam(_Optimizer):
         if not (isinstance(betas, tuple | list) and len(betas) == 2):
             raise ValueError(f"betas must be a pair (beta1, beta2), got {betas!r}")
         self.betas = tuple(check_real(b, "each of betas", 0.0, 0.999999999) for b in betas)
-        self.eps = check_finite(eps, "eps")
+        self.eps = check_real(eps, "eps")
         if self.eps <= 0:
             raise ValueError(f"eps must be > 0, got {eps!r}")
         self.t = 0

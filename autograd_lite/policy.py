@@ -20,23 +20,16 @@ _RELU_SUBGRADIENT: contextvars.ContextVar[float] = contextvars.ContextVar(
 )
 
 
-def check_real(value: object, what: str, lo: float, hi: float) -> float:
-    """Return ``value`` as a float if it is a real number in ``[lo, hi]``, else raise ValueError."""
+def check_real(value: object, what: str, lo: float = -math.inf, hi: float = math.inf) -> float:
+    """``value`` as a float if it is a finite real number in ``[lo, hi]``, else a ValueError."""
     ok = isinstance(value, numbers.Real) and not isinstance(value, bool)
-    v = float(value) if ok else math.nan  # type: ignore[arg-type]
-    if not (lo <= v <= hi):  # also rejects NaN
-        raise ValueError(
-            f"{what} must be a real number in [{lo:g}, {hi:g}], got {value!r}"
-        )
+    v = float(value) if ok and abs(value) < 2**1024 else math.nan  # type: ignore[arg-type]
+    if not lo <= v <= hi or math.isinf(v):  # also rejects NaN
+        want = f"a real number in [{lo:g}, {hi:g}]" if math.isfinite(lo + hi) else \
+            "a finite real number"
+        text = repr(value) if len(repr(value)) <= 40 else f"{repr(value)[:20]}…"
+        raise ValueError(f"{what} must be {want}, got {text}")
     return v
-
-
-def check_finite(value: object, what: str) -> float:
-    """Return ``value`` as a float if it is a finite real number, else raise ValueError."""
-    ok = isinstance(value, numbers.Real) and not isinstance(value, bool)
-    if not (ok and math.isfinite(float(value))):  # type: ignore[arg-type]
-        raise ValueError(f"{what} must be a finite real number, got {value!r}")
-    return float(value)  # type: ignore[arg-type]
 
 
 def relu_subgradient_or(s: object | None) -> float:

@@ -199,7 +199,7 @@ def draw(root: Value, wrt: Value | None = None, *, max_nodes: int | None = 120,
         i = index[v]
         attrs = _node_style(v, root, wrt, on_path)
         g.node(f"n{i}", _lines(_node_lines(v, names, full)), **attrs)
-        if v._op is None:
+        if v.rule is None:
             continue
         folded = [p for p in v.parents if p.__class__ is Value and p not in keep]
         if folded:
@@ -289,13 +289,12 @@ def _lines(lines: list[str]) -> str:
 
 def _node_lines(v: Value, names: GraphNames, full: int) -> list[str]:
     name = names(v)
-    lines = [name if v._op is None else f"{name} = {names.formula(v)}"]
+    lines = [name if v.rule is None else f"{name} = {names.formula(v)}"]
     if type(v.data) is not float:
         lines.append(f"{v.shape} {v.dtype}" if v.shape else f"0-d {v.dtype}")
-    grad = v._grad if v._grad is not None else 0.0 * v.data
     lines.append("data " + number(v.data, full=full))
-    lines.append("grad " + number(grad, full=full))
-    ctx = v._ctx or {}
+    lines.append("grad " + number(v.grad, full=full))
+    ctx = v.params
     if "subgradient" in ctx:
         lines.append(f"{v.op}'(0) = {ctx['subgradient'] + 0.0:g} (subgradient)")
     k = ctx.get("kinks")
@@ -310,9 +309,9 @@ def _node_lines(v: Value, names: GraphNames, full: int) -> list[str]:
 
 def _node_style(v: Value, root: Value, wrt: Value | None,
                 on_path: Mapping[Value, int]) -> dict[str, str]:
-    fill = ROOT if v is root else WRT if v is wrt else LEAF if v._op is None else OP
+    fill = ROOT if v is root else WRT if v is wrt else LEAF if v.rule is None else OP
     attrs = {"fillcolor": fill}
-    if (v._ctx or {}).get("kinks"):
+    if v.params.get("kinks"):
         attrs.update(fillcolor=KINK_FILL, color=KINK_LINE, penwidth="2")  # the root too
     if v in on_path:
         attrs.update(color=PATH, penwidth="2")
@@ -351,7 +350,7 @@ def _edge_style(v: Value, slot: int, names: GraphNames, on_path: Mapping[Value, 
 def _kink_note(v: Value) -> str:
     """Where an edge into ``v`` took the recorded subgradient: ``relu'(0) = 0 used at 1 of 4
     entries`` (a scalar: ``relu'(0) = 0 used``); empty when no input sat on the kink."""
-    ctx = v._ctx or {}
+    ctx = v.params
     k = ctx.get("kinks")
     if not k:
         return ""

@@ -10,7 +10,7 @@ import pytest
 
 import autograd_lite as ag
 from autograd_lite import Value
-from autograd_lite.value import toposort
+from autograd_lite.backward import toposort
 
 
 def test_leaf_data_kinds():

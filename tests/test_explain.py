@@ -7,8 +7,7 @@ import pytest
 
 import autograd_lite as ag
 from autograd_lite import Value
-from autograd_lite.explain import number
-from autograd_lite.shapes import summary
+from autograd_lite.explain import number, summary
 
 
 def _fresh_grad(build, *data):

@@ -125,7 +125,7 @@ def test_study_logits_labels_the_relu_layers():
     X = np.zeros((4, 64), np.float32)
     out = study.logits(params, X)
     assert out.shape == (4, 10) and out.dtype == np.float32
-    labels = {v.label for v in ag.value.toposort(out) if v.op == "relu"}
+    labels = {v.label for v in ag.backward.toposort(out) if v.op == "relu"}
     assert labels == {"A1", "A2"}
 
 
