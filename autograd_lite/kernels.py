@@ -1,12 +1,13 @@
-"""Hand-tuned forms, attached by name: the only hand-tuned code besides the fast sweep.
+"""The hand-tuned code, all of it, attached by name: the fast sweep and fast forms of some ops.
 
 The engine (value.py, ops.py, backward.py) is complete without this module; importing the
-package attaches it. Each form replaces what the engine calls -- a rule's ``run``, ``chains``
-or ``scalar`` (see ``ops.Rule``), a Value operator, the sweeps' un-broadcast -- and falls back
-to the plain form outside the case it is tuned for. tests/test_kernels.py holds each to the
-plain form: bit for bit where the arithmetic is the same, to rounding where BLAS adds up in
-another order.
+package attaches it. Each form replaces what the engine calls -- ``backward.backward``, a
+rule's ``run``, ``chains`` or ``scalar`` (see ``ops.Rule``), a Value operator, the sweeps'
+un-broadcast -- and falls back to the plain form outside the case it is tuned for.
+tests/test_kernels.py and tests/test_sweep.py hold each to the plain form: bit for bit where
+the arithmetic is the same, to rounding where BLAS adds up in another order.
 
+* the fast sweep: backward.sweep()'s steps, on the nodes' slots (below);
 * ``+ - *`` on floats build their node inline (the hot path of scalar code: no call into
   ``apply``), and scalar forms of relu and the smooth functions give output and factor in one
   call;
@@ -204,6 +205,129 @@ def unbroadcast(g: Any, like: Any) -> Any:
     return shapes.unbroadcast(g, like)
 
 
+# --- the fast sweep ------------------------------------------------------------------------
+# The steps of backward.sweep() in the same order, with each node's cotangent in its _cot slot
+# and the edges still to come into it counted in _n (a dict sweep was 3x slower on W1). A
+# scalar node's two inputs are written out (a loop over them made W2's sweep 9% slower), and
+# the loops are `while True` with a break (CPython 3.11 specializes a function after 8 calls or
+# 8 unconditional backward jumps; with `while stack:` a process's first backward ran 2x slower).
+
+_running = [False]  # whether the thread holding backward._lock is inside a fast sweep
+
+
+def fast_backward(root: Any, seed: Any) -> None:
+    """``backward.backward``, fast: each node's ``.grad`` gets its dL/dnode when the node passes
+    it on; if anything fails, every ``.grad`` gets back what it had. A backward started inside
+    (by a custom op's backward) takes the reference sweep."""
+    with backward._lock:
+        if _running[0]:
+            return _PLAIN_BACKWARD(root, seed)
+        kept: dict = {}  # the .grad of each node that had one, for a failure
+        _running[0] = True
+        try:
+            _reach(root, start := float("-0.0"), kept)  # "no cotangent yet": a new object
+            root._cot = seed
+            _pass(root, start)
+        except BaseException:
+            for node in backward.toposort(root):
+                node._grad, node._cot, node._n = kept.get(node), None, 0
+            raise
+        finally:
+            _running[0] = False
+
+
+def _reach(root: Any, start: float, kept: dict) -> None:
+    """Count in ``_n`` the edges into each node that ``root`` depends on, start its cotangent
+    at ``start`` (−0.0: −0.0 + g is g, bit for bit), keep its .grad; depth first."""
+    value, stack = type(root), [root]
+    if root._grad is not None:
+        kept[root] = root._grad
+    while True:
+        if not stack:
+            break
+        node = stack.pop()
+        p = node._x
+        if type(p) is tuple:  # a node with its inputs as a tuple
+            for p in node._x:  # noqa: B020 -- p is the loop's own from here
+                if type(p) is value:
+                    if p._n:
+                        p._n += 1
+                    else:  # reached for the first time
+                        p._n, p._cot = 1, start
+                        if p._grad is not None:
+                            kept[p] = p._grad
+                        stack.append(p)
+            continue
+        if type(p) is value:  # a scalar node's first input, then its second
+            if p._n:
+                p._n += 1
+            else:
+                p._n, p._cot = 1, start
+                if p._grad is not None:
+                    kept[p] = p._grad
+                stack.append(p)
+        p = node._y
+        if type(p) is value:
+            if p._n:
+                p._n += 1
+            else:
+                p._n, p._cot = 1, start
+                if p._grad is not None:
+                    kept[p] = p._grad
+                stack.append(p)
+
+
+def _pass(root: Any, start: float) -> None:
+    """Pass each node's cotangent on once it is final (``_n`` is 0), then add it to .grad."""
+    value, ndarray, stack = type(root), np.ndarray, [root]
+    shared: set[int] = set()  # arrays passed on unchanged (two nodes hold them), leaves' arrays
+    while True:
+        if not stack:
+            break
+        node = stack.pop()
+        g = node._cot
+        dx = node._dx
+        if dx is not None:  # a scalar node: multiply by the factor values stored at build
+            a = node._x
+            if type(a) is value:
+                a._cot += g * dx
+                n = a._n - 1
+                a._n = n
+                if not n:
+                    stack.append(a)
+            b = node._y
+            if type(b) is value:
+                b._cot += g * node._dy
+                n = b._n - 1
+                b._n = n
+                if not n:
+                    stack.append(b)
+            node._grad = g if node._grad is None else node._grad + g
+            continue
+        node._cot = None  # an array is not kept twice
+        if node._op is not None:  # pull(node, i, g) for each input, written out
+            chains, saved, i = node._op.chains, node._saved, -1
+            for p in node._x:
+                i += 1
+                if type(p) is value:
+                    gp, x = chains[i](g, saved), saved[i]
+                    if (type(gp) is not ndarray or type(x) is float or gp.shape != x.shape
+                            or gp.dtype != x.dtype):
+                        gp = unbroadcast(gp, x)
+                    if gp is g:  # passed on as it is: this node's .grad and p's share it
+                        shared.add(id(g))
+                    p._cot = gp if p._cot is start else backward.plus(p._cot, gp)
+                    n = p._n - 1
+                    p._n = n
+                    if not n:
+                        stack.append(p)
+        elif type(g) is not float:  # a leaf owns its .grad: the user may change it in place
+            if g.base is not None or id(g) in shared:
+                g = g.copy()
+            shared.add(id(g))
+        node._grad = g if node._grad is None else backward.plus(node._grad, g)
+
+
 SCALAR = {"relu": _relu, "tanh": _tanh, "sigmoid": _sigmoid, "exp": _exp}
 ARRAYS = {"matmul": _matmul, "sigmoid": _sigmoid_arrays, "binary_cross_entropy": _bce,
           "binary_cross_entropy_with_logits": _bce_logits}
@@ -222,7 +346,7 @@ def attach() -> None:
         tune(rules[name])
     for name, (rule, fn) in OPERATORS.items():
         setattr(Value, name, _operator(rule, fn))
-    backward.unbroadcast = unbroadcast
+    backward.unbroadcast, backward.backward = unbroadcast, fast_backward
 
 
 def detach() -> None:
@@ -231,8 +355,9 @@ def detach() -> None:
         rule.run, rule.chains, rule.scalar = rule.forward, tuple(map(ops.chain, rule.factors)), None
     for name in OPERATORS:
         setattr(Value, name, _PLAIN[name])
-    backward.unbroadcast = shapes.unbroadcast
+    backward.unbroadcast, backward.backward = shapes.unbroadcast, _PLAIN_BACKWARD
 
 
 _PLAIN = {name: getattr(Value, name) for name in OPERATORS}
+_PLAIN_BACKWARD = backward.backward
 attach()

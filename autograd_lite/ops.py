@@ -41,7 +41,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from .policy import check_real, relu_subgradient_or
+from .policy import check_real, get_relu_subgradient
 from .shapes import shape_of
 
 # --- elementwise functions of floats and arrays --------------------------------------------
@@ -152,9 +152,6 @@ class Rule:
         self.prepare, self.kink, self.doc, self.custom = prepare, kink, doc, custom
         self.run, self.chains, self.scalar = forward, tuple(map(chain, factors)), None
 
-    arity = property(lambda self: len(self.factors))
-    elementwise = property(lambda self: all(f.vjp is None for f in self.factors))
-
     def __repr__(self) -> str:
         return f"<rule {self.name}>"
 
@@ -200,10 +197,8 @@ def _pow_symbol(names: dict[str, str], ctx: dict) -> str:
     p, q = ctx["p"], ctx["p"] - 1
     if p in (0, 1):
         return str(int(p))
-    small = q == int(q) and abs(q) < 10  # an exponent written as a superscript
-    power = "" if q == 1 else str(int(q)).translate(str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")) \
-        if small else f"^{_fmt(q)}"
-    return f"{_fmt(p)}·{names['x']}{power}"
+    up = str(int(q)).translate(str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹"))  # a superscript
+    return f"{_fmt(p)}·{names['x']}" + ("" if q == 1 else up if q == int(q) else f"^{_fmt(q)}")
 
 
 POW = op("pow", "{x}^{p}", lambda x, ctx: power(x, ctx["p"]),
@@ -223,16 +218,16 @@ def _matmul(x: Any, y: Any) -> Any:
 def _matmul_vjp(i: int) -> Callable:
     """g @ yᵀ (for x, i = 0) or xᵀ @ g (for y); a 1-D x acts as a row, a 1-D y as a column."""
     def vjp(g: Any, x: Any, y: Any, out: Any) -> Any:
-        g, row, column = np.asarray(g), x.ndim == 1, y.ndim == 1
-        if column:
-            g, y = g[..., None], y[:, None]
-        if row:
-            g, x = g[..., None, :], x[None, :]
+        g, xm, ym = np.asarray(g), x, y
+        if y.ndim == 1:
+            g, ym = g[..., None], y[:, None]
+        if x.ndim == 1:
+            g, xm = g[..., None, :], x[None, :]
         if i == 0:
-            dx = g @ np.swapaxes(y, -1, -2)
-            return dx[..., 0, :] if row else dx
-        dy = np.swapaxes(x, -1, -2) @ g
-        return dy[..., 0] if column else dy
+            dx = g @ np.swapaxes(ym, -1, -2)
+            return dx[..., 0, :] if x.ndim == 1 else dx
+        dy = np.swapaxes(xm, -1, -2) @ g
+        return dy[..., 0] if y.ndim == 1 else dy
 
     return vjp
 
@@ -257,9 +252,15 @@ def _slope(x: Any, below: float, at0: float) -> Any:
     return np.where(x == 0, x.dtype.type(at0), one) if at0 != below else one
 
 
+def _relu_prepare(subgradient: float | None = None) -> dict:
+    if subgradient is None:
+        return {"subgradient": get_relu_subgradient()}  # the default, validated when it was set
+    return {"subgradient": check_real(subgradient, "relu subgradient (relu'(0))", 0, 1)}
+
+
 RELU = op("relu", "relu({x})", lambda x, ctx: maximum(x, 0.0),
           d("1[{x}>0]", lambda x, out, ctx: _slope(x, 0.0, ctx["kinks"] and ctx["subgradient"])),
-          prepare=lambda subgradient=None: {"subgradient": relu_subgradient_or(subgradient)},
+          prepare=_relu_prepare,
           kink=_zeros,
           doc="max(x, 0). relu'(x) = 1 for x > 0, 0 for x < 0, and the recorded subgradient s "
               "(default 0, as PyTorch, TensorFlow and JAX) at x == 0.")
@@ -462,25 +463,25 @@ CROSS_ENTROPY = op(
 
 def _checked(fn: Callable, name: str, kind: str, i: int = -1) -> Callable:
     """A custom op's function, its result checked: real numbers, and for a factor a shape that
-    fits (an elementwise derivative the output's, a VJP input ``i``'s)."""
-    what = f"the {kind} of the custom op {name!r}" + (f" for input {i}" if i >= 0 else "")
-
+    fits (an elementwise derivative's broadcasts to the output's, a VJP's to input ``i``'s)."""
     def call(*args: Any) -> Any:
         r = fn(*args)
-        a = np.asarray(r)
+        a, what = np.asarray(r), f"the {kind} of {name!r}" + f" for input {i}" * (i >= 0)
         if a.dtype.kind not in "biuf":
             raise TypeError(f"{what} must return real numbers, got dtype {a.dtype}")
-        if i >= 0:
-            want = shape_of(args[-1] if kind == "derivative" else args[1 + i])
-            try:
-                fits = np.broadcast_shapes(a.shape, want) in (want, a.shape)
-            except ValueError:
-                fits = False
-            if not fits or kind == "derivative" and a.ndim > len(want):
-                raise ValueError(f"{what} returned shape {a.shape}, which does not fit {want}")
+        want = shape_of(args[-1] if kind == "derivative" else args[1 + i]) if i >= 0 else a.shape
+        if a.shape != want and not _fits(a.shape, want, kind == "vjp"):
+            raise ValueError(f"{what} returned shape {a.shape}, which does not fit {want}")
         return r if a.dtype.kind == "f" else a.astype(np.float64)
 
     return call
+
+
+def _fits(shape: tuple, want: tuple, either_way: bool) -> bool:
+    try:
+        return either_way or np.broadcast_shapes(shape, want) == want
+    except ValueError:
+        return False
 
 
 def custom_op(name: str, forward: Callable[..., Any],
@@ -512,8 +513,7 @@ def custom_op(name: str, forward: Callable[..., Any],
     ...
     autograd_lite.gradcheck.GradcheckError: input 0, element (0,): analytic 1, numeric 0 ...
     """
-    kind = "derivative" if vjp is None else "vjp"
-    fns = derivative if vjp is None else vjp
+    kind, fns = ("derivative", derivative) if vjp is None else ("vjp", vjp)
     fns = (fns,) if callable(fns) else tuple(fns or ())
     if not isinstance(name, str) or not name.isidentifier():
         raise ValueError(f"an op name must be an identifier, got {name!r}")
@@ -523,7 +523,7 @@ def custom_op(name: str, forward: Callable[..., Any],
                         "(elementwise) or vjp=: a function, or one function per input")
     n = len(fns)
     symbols = [symbol] if isinstance(symbol, str) else list(symbol or (
-        f"∂{name}/∂in{i}" if n > 1 else f"∂{name}/∂in" for i in range(n)))
+        f"∂{name}/∂in" + f"{i}" * (n > 1) for i in range(n)))
     if len(symbols) != n:
         raise ValueError(f"{n} derivative(s) but {len(symbols)} symbol(s)")
     factors = [Factor(s, **{"local" if vjp is None else "vjp": _checked(f, name, kind, i)})

@@ -32,13 +32,6 @@ def check_real(value: object, what: str, lo: float = -math.inf, hi: float = math
     return v
 
 
-def relu_subgradient_or(s: object | None) -> float:
-    """The subgradient a ReLU built now uses: ``s`` if given (validated), else the default."""
-    if s is None:
-        return _RELU_SUBGRADIENT.get()
-    return check_real(s, "relu subgradient (relu'(0))", 0.0, 1.0)
-
-
 def get_relu_subgradient() -> float:
     """Return the relu'(0) that ReLUs built in the current context use.
 

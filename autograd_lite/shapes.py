@@ -11,6 +11,7 @@ import numbers
 from typing import Any
 
 import numpy as np
+from numpy.ma import MaskedArray
 
 FLOAT_DTYPES = (np.float16, np.float32, np.float64)
 
@@ -36,13 +37,11 @@ def as_data(x: object, what: str = "data") -> Any:
             x = np.asarray(x)
         except ValueError as e:  # ragged lists
             raise TypeError(f"{what} must be a rectangular nested list of numbers: {e}") from None
-    odd = isinstance(x, np.matrix | np.ma.MaskedArray)
-    if odd or not isinstance(x, np.ndarray | np.generic) or (x.dtype.kind not in "iu" and
-                                                              x.dtype not in FLOAT_DTYPES):
-        got = (f"dtype {x.dtype}" if isinstance(x, np.ndarray | np.generic) and not odd
-               else f"{type(x).__name__}" + (" (pass np.asarray(x))" if odd else ""))
-        raise TypeError(f"{what} must be a number, a NumPy array or a nested list of "
-                        f"float16/32/64 or integer numbers, got {got}")
+    plain = isinstance(x, np.ndarray | np.generic) and not isinstance(x, np.matrix | MaskedArray)
+    if not plain or x.dtype.kind not in "iu" and x.dtype not in FLOAT_DTYPES:
+        raise TypeError(f"{what} must be a number, a plain NumPy array or a nested list of "
+                        f"float16/32/64 or integer numbers, got "
+                        f"{f'dtype {x.dtype}' if plain else type(x).__name__}")
     if isinstance(x, np.generic) and (x.dtype.kind in "iu" or x.dtype == np.float64):
         return float(x)
     return np.asarray(x, np.float64 if x.dtype.kind in "iu" else None)  # a plain ndarray

@@ -15,8 +15,8 @@ from typing import Any
 
 import numpy as np
 
+from . import backward as sweeps
 from . import ops
-from .backward import backward as _backward
 from .ops import Rule
 from .shapes import as_data, shape_of
 
@@ -256,9 +256,9 @@ class Value:
         elif type(self._data) is float:
             seed = 1.0
         else:
-            seed = np.empty_like(self._data)
+            seed = np.empty_like(self._data)  # np.ones_like, without its Python wrapper
             seed.fill(1)
-        _backward(self, seed)
+        sweeps.backward(self, seed)  # the reference sweep, or the fast one (kernels.py)
 
 
 def _flat(args: tuple) -> tuple:
@@ -276,24 +276,19 @@ def apply(rule: Rule, *args: Any, **params: Any) -> Value:
     """The node ``rule(*args)``: resolve the parameters, run the forward, count the kinks, and
     keep what backward needs (the factor values of a scalar node, else the data it reads)."""
     if len(args) != len(rule.factors) or params and rule.prepare is None:
-        raise TypeError(f"{rule.name} takes {len(rule.factors)} input(s)" + (
-            " and no parameters" if rule.prepare is None else "") + f", got {len(args)}"
-            + (f" and {sorted(params)}" if params else ""))
+        raise TypeError(f"{rule.name} takes {len(rule.factors)} input(s)" + " and no parameters"
+                        * (rule.prepare is None) + f", got {len(args)} and {sorted(params)}")
     ctx = None if rule.prepare is None else rule.prepare(**params)
     xs, floats = [], len(args) < 3
     for a in args:
-        if type(a) is Value:
-            x = a._data
-            if type(x) is not float:
-                floats = False
-                if a._op is None:
-                    a._saved = True  # this graph holds the leaf's array: see Value.data
-        else:  # a constant
+        if type(a) is not Value:  # a constant
             x = as_data(a, f"an input of {rule.name}")
             if x is not a:
                 args = tuple(x if b is a else b for b in args)
-            if type(x) is not float:
-                floats = False
+        elif type(x := a._data) is not float and a._op is None:
+            a._saved = True  # this graph holds the leaf's array: see Value.data
+        if type(x) is not float:
+            floats = False
         xs.append(x)
     if floats and rule.scalar is not None:  # a kernel (kernels.py): output, factors, kinks
         out, dx, dy = rule.scalar(*xs) if ctx is None else rule.scalar(*xs, ctx)
@@ -323,9 +318,7 @@ def apply(rule: Rule, *args: Any, **params: Any) -> Value:
     node._data = out
     node._op = rule
     node._ctx = ctx
-    node._grad = None
-    node._n = 0
-    node.label = ""
+    node._grad, node._n, node.label = None, 0, ""
     return node
 
 
