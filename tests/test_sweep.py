@@ -1,27 +1,122 @@
-"""The fast paths keep the table's meaning: fused scalar forms, and the backward sweep that
-keeps each cotangent on its node while it runs (failures, nesting, threads)."""
+"""The two sweeps: the reference (backward.sweep, a dict of cotangents) and the fast one
+(kernels.fast_backward, cotangents on the nodes) give the same .grad bit for bit -- on every
+case of the rules table and on random graphs -- and behave alike on failures, nesting and
+threads."""
 
-import math
+import contextlib
 import threading
+from collections.abc import Iterator
 
 import numpy as np
 import pytest
+from cases import CASES, draw
+from hypothesis import given
+from hypothesis import strategies as st
+from test_kernels import same_bits
 
 import autograd_lite as ag
-from autograd_lite import Value
+from autograd_lite import Value, backward, kernels
 from autograd_lite.backward import toposort
 
-POINTS = [-2.5, -1.0, -0.3, -0.0, 0.0, 0.4, 1.0, 3.0, math.inf, -math.inf, math.nan]
-PARAMS = {"pow": [{"p": p} for p in (0.0, 1.0, 2.0, 3.0, 0.5, -1.0, -2.5)],
-          "relu": [{"subgradient": s} for s in (0.0, 0.5, 1.0)],
-          "leaky_relu": [{"slope": 0.1, "subgradient": s} for s in (0.1, 0.7)],
-          "abs": [{"subgradient": s} for s in (0.0, -0.5, 1.0)]}
+
+@contextlib.contextmanager
+def reference_sweep() -> Iterator[None]:
+    """The fast forms of the ops stay; only the sweep is the reference one."""
+    backward.backward = kernels._PLAIN_BACKWARD
+    try:
+        yield
+    finally:
+        backward.backward = kernels.fast_backward
 
 
-def _same(a: float, b: float) -> bool:
-    return (math.isnan(a) and math.isnan(b)) or (a == b and math.copysign(1, a) ==
-                                                  math.copysign(1, b))
+def grads_both_ways(build) -> tuple[list, list]:  # noqa: ANN001
+    """Every node's .grad after one backward from a fresh graph, fast sweep then reference."""
+    out = []
+    for ctx in (contextlib.nullcontext(), reference_sweep()):
+        with ctx, np.errstate(all="ignore"):
+            root = build()
+            seed = 1.0 if type(root.data) is float else np.linspace(
+                -1.0, 2.0, root.size).reshape(root.shape).astype(root.dtype)
+            root.backward(seed)
+            out.append([v.grad for v in toposort(root)])
+    return out[0], out[1]
 
+
+ALL = [(name, i, c) for name in CASES for i, c in enumerate(CASES[name])]
+
+
+@pytest.mark.parametrize(("name", "i", "case"), ALL, ids=[f"{n}-{i}" for n, i, _ in ALL])
+def test_fast_sweep_equals_the_reference_on_every_case(name, i, case) -> None:  # noqa: ANN001
+    rng = np.random.default_rng(i)
+    shape_sets = case.shapes or [[(2, 3)] * len(case.domains), [()] * len(case.domains)]
+    for shapes_ in shape_sets:
+        xs = [draw(d, s, rng) for d, s in zip(case.domains, shapes_)]
+
+        def build(xs=xs):  # noqa: ANN202 -- inputs used twice: each a square and a product
+            vs = [Value(x) for x in xs]
+            out = case.build(vs)
+            return (out * out).sum() + (out * vs[0].sum()).sum() if case.elementwise else \
+                (out * out).sum()
+
+        fast, ref = grads_both_ways(build)
+        assert same_bits(fast, ref), (name, shapes_)
+        if case.elementwise:  # the same op on floats: scalar nodes, the inlined operators
+            floats = [float(x.flat[0]) for x in xs]
+            fast, ref = grads_both_ways(lambda floats=floats: (lambda o: o * o + o)(
+                case.build([Value(x) for x in floats])))
+            assert same_bits(fast, ref), (name, "floats")
+
+
+UNARY = [lambda a: a.relu(), lambda a: a.tanh(), lambda a: a.sigmoid(), lambda a: -a,
+         lambda a: a.exp() * 0.1, lambda a: a.abs(), lambda a: a ** 2, lambda a: a * 3.0]
+BINARY = [lambda a, b: a + b, lambda a, b: a - b, lambda a, b: a * b,
+          lambda a, b: a / (b * b + 1.0)]
+
+
+@st.composite
+def random_graphs(draw_):  # noqa: ANN001, ANN201
+    """A recipe for a DAG: leaves (floats, or arrays of one shape), then ops on any earlier
+    nodes, so nodes are shared (fan-out) and reached along paths of several lengths."""
+    arrays = draw_(st.booleans())
+    n_leaves = draw_(st.integers(1, 4))
+    leaves = draw_(st.lists(st.floats(-3, 3, allow_nan=False).map(lambda x: round(x, 1)),
+                            min_size=n_leaves, max_size=n_leaves))
+    steps = draw_(st.lists(st.tuples(st.booleans(), st.integers(0, 99), st.integers(0, 99),
+                                     st.integers(0, 99)), min_size=1, max_size=25))
+    return arrays, leaves, steps
+
+
+def _build(recipe):  # noqa: ANN001, ANN202
+    arrays, leaves, steps = recipe
+    nodes = [Value(np.array([x, -x, 0.0]) if arrays else x) for x in leaves]
+    for binary, f, i, j in steps:
+        a, b = nodes[i % len(nodes)], nodes[j % len(nodes)]
+        nodes.append(BINARY[f % len(BINARY)](a, b) if binary else UNARY[f % len(UNARY)](a))
+    root = nodes[-1]
+    for v in nodes[len(leaves):-1]:  # every node reaches the root
+        root = root + v * 0.5
+    return root.sum() if arrays else root
+
+
+@given(random_graphs())
+def test_fast_sweep_equals_the_reference_on_random_graphs(recipe) -> None:  # noqa: ANN001
+    fast, ref = grads_both_ways(lambda: _build(recipe))
+    assert same_bits(fast, ref)
+
+
+BOOM = ag.custom_op("boom_in_the_sweep", lambda x: x + 0, vjp=lambda g, x, out: 1 / 0)
+
+
+@given(random_graphs())
+def test_a_failing_sweep_leaves_grads_alike_in_both(recipe) -> None:  # noqa: ANN001
+    for ctx in (contextlib.nullcontext(), reference_sweep()):
+        with ctx, np.errstate(all="ignore"):
+            root = _build(recipe)
+            root.backward()
+            before = [v.grad for v in toposort(root)]
+            with pytest.raises(ZeroDivisionError):
+                (BOOM(root) + root).backward()
+            assert same_bits([v.grad for v in toposort(root)], before)
 
 def test_failed_backward_leaves_every_grad_as_it_was():
     boom = ag.custom_op("boom_vjp", lambda x: x * 2, vjp=lambda g, x, out: 1 / 0)

@@ -1,0 +1,172 @@
+"""kernels.py, the hand-tuned code, against the plain forms it replaces.
+
+Every case of the rules table (tests/cases.py) runs twice: with the kernels attached (as the
+package is imported) and with ``kernels.detach()`` (the table's own formulas, ``apply`` for
+the operators, the reference sweep). Outputs, gradients and kink counts must agree bit for bit
+-- same type, dtype, shape, bits, signs of zeros -- except where BLAS adds up in another order
+(matmul through ``np.dot``, a bias summed as ``ones @ g``): there, to rounding.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+import math
+from collections.abc import Iterator
+
+import numpy as np
+import pytest
+from cases import CASES, draw
+
+import autograd_lite as ag
+from autograd_lite import Value, backward, kernels, shapes
+
+POINTS = [-2.5, -1.0, -0.3, -0.0, 0.0, 0.4, 1.0, 3.0, math.inf, -math.inf, math.nan]
+PARAMS = {"pow": [2.0, 3.0, 1.0, 0.0, 0.5, -1.0, -2.5],
+          "relu": [0.0, 0.5, 1.0], "leaky_relu": [0.1, 0.7], "abs": [0.0, -0.5, 1.0]}
+BLAS = {"matmul"}  # the kernel adds up in another order than the plain form
+
+
+@contextlib.contextmanager
+def plain() -> Iterator[None]:
+    kernels.detach()
+    try:
+        yield
+    finally:
+        kernels.attach()
+
+
+def run(build, xs: list) -> tuple:  # noqa: ANN001
+    """Output data, each input's gradient and the kink counts; or the error, as text."""
+    try:
+        with np.errstate(all="ignore"):  # inf and NaN on purpose
+            vs = [Value(x) for x in xs]
+            out = build(vs)
+            seed = 1.0 if type(out.data) is float else np.linspace(
+                -1.5, 2.0, out.size).reshape(out.shape).astype(out.dtype)
+            out.backward(seed)
+        return out.data, [v.grad for v in vs], [k.count for k in ag.kinks(out)]
+    except (ValueError, TypeError, ZeroDivisionError, OverflowError) as e:
+        return (f"{type(e).__name__}: {e}",)
+
+
+def same_bits(a, b) -> bool:  # noqa: ANN001
+    if type(a) is not type(b):
+        return False
+    if type(a) is str:
+        return a == b
+    if isinstance(a, (list, tuple)):
+        return len(a) == len(b) and all(same_bits(x, y) for x, y in zip(a, b))
+    if isinstance(a, (int, np.integer)):
+        return a == b
+    a, b = np.asarray(a), np.asarray(b)
+    if a.shape != b.shape or a.dtype != b.dtype:
+        return False
+    nan = np.isnan(a)
+    return bool(np.array_equal(nan, np.isnan(b)) and np.array_equal(a[~nan], b[~nan])
+                and np.array_equal(np.signbit(a[~nan]), np.signbit(b[~nan])))
+
+
+def close(a, b) -> bool:  # noqa: ANN001
+    if isinstance(a, (list, tuple)):
+        return len(a) == len(b) and all(close(x, y) for x, y in zip(a, b))
+    if type(a) is str or isinstance(a, (int, np.integer)):
+        return a == b
+    if type(a) is not type(b) or np.shape(a) != np.shape(b):
+        return False
+    rtol = 1e-12 if np.result_type(a) == np.float64 else 1e-5
+    return bool(np.allclose(a, b, rtol=rtol, atol=0, equal_nan=True))
+
+
+def both(build, xs: list, name: str, blas: bool = False) -> None:  # noqa: ANN001
+    """``blas``: a bias's gradient is summed by BLAS, in another order."""
+    fast = run(build, xs)
+    with plain():
+        ref = run(build, xs)
+    assert (close if blas or name in BLAS else same_bits)(fast, ref), (name, xs, fast, ref)
+
+
+def _elementwise(name: str) -> list:
+    return [(name, i, c) for i, c in enumerate(CASES[name]) if c.elementwise]
+
+
+ELEMENTWISE = [t for name in CASES for t in _elementwise(name)]
+OTHERS = [(name, i, c) for name in CASES for i, c in enumerate(CASES[name])
+          if not c.elementwise]
+
+
+@pytest.mark.parametrize(("name", "i", "case"), ELEMENTWISE,
+                         ids=[f"{n}-{i}" for n, i, _ in ELEMENTWISE])
+def test_scalar_forms_equal_the_table_at_every_point(name, i, case) -> None:  # noqa: ANN001
+    """Floats at every point, kinks, ±0, ±inf and NaN included: the inlined operators and the
+    scalar kernels give the table's bits, its factors and its kink counts."""
+    for xs in itertools.product(POINTS, repeat=len(case.domains)):
+        both(case.build, list(xs), name)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize(("name", "i", "case"), ELEMENTWISE,
+                         ids=[f"{n}-{i}" for n, i, _ in ELEMENTWISE])
+def test_array_forms_equal_the_table(name, i, case, dtype) -> None:  # noqa: ANN001
+    rng = np.random.default_rng(sum(map(ord, name)) + i)
+    shape_sets = [[(2, 3)] * len(case.domains), [()] * len(case.domains)]
+    if case.broadcast and len(case.domains) == 2:
+        shape_sets += [[(4, 3), (3,)], [(3,), (2, 1)]]
+    for k, shapes_ in enumerate(shape_sets):
+        xs = [draw(d, s, rng).astype(dtype) for d, s in zip(case.domains, shapes_)]
+        both(case.build, xs, name, blas=k >= 2)
+        specials = [np.resize(np.array(POINTS, dtype), s) for s in shapes_]  # kinks, inf, nan
+        both(case.build, specials, name, blas=k >= 2)
+
+
+@pytest.mark.parametrize(("name", "i", "case"), OTHERS, ids=[f"{n}-{i}" for n, i, _ in OTHERS])
+def test_other_ops_equal_the_table(name, i, case) -> None:  # noqa: ANN001
+    rng = np.random.default_rng(i)
+    for shapes_ in case.shapes:
+        xs = [rng.normal(size=s) for s in shapes_]
+        both(case.build, xs, name)
+
+
+def test_relu_kernel_counts_kinks_and_uses_the_subgradient() -> None:
+    for s in PARAMS["relu"]:
+        xs = [Value(x) for x in (0.0, -0.0, 1.0, 0.0, -2.0)]
+        ys = [x.relu(subgradient=s) for x in xs]
+        sum(ys, Value(0.0)).backward()
+        assert [y.params["kinks"] for y in ys] == [1, 1, 0, 1, 0]
+        assert [x.grad for x in xs] == [s, s, 1.0, s, 0.0]
+
+
+def test_the_operators_are_the_inlined_ones_and_detach_restores_apply() -> None:
+    assert Value.__mul__.__qualname__ == "Value.__mul__" and Value.__mul__ is not \
+        kernels._PLAIN["__mul__"]
+    with plain():
+        assert Value.__mul__ is kernels._PLAIN["__mul__"]
+        assert backward.backward is kernels._PLAIN_BACKWARD
+        assert backward.unbroadcast is shapes.unbroadcast
+    assert backward.backward is kernels.fast_backward
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("shape", [(5, 3), (1, 4), (7, 1), (300, 2)])
+def test_bias_unbroadcast_by_blas_equals_a_sum_to_rounding(shape, dtype) -> None:
+    g = np.random.default_rng(0).normal(size=shape).astype(dtype)
+    like = np.zeros(shape[1], dtype)
+    fast, ref = kernels.unbroadcast(g, like), shapes.unbroadcast(g, like)
+    assert fast.dtype == ref.dtype and fast.shape == ref.shape
+    assert np.allclose(fast, ref, rtol=1e-5 if dtype == np.float32 else 1e-12)
+    other = np.zeros((1, shape[1]), dtype)  # any other case: the plain form itself
+    assert same_bits(kernels.unbroadcast(g, other), shapes.unbroadcast(g, other))
+
+
+def test_sigmoid_and_bce_kernels_at_the_overflow_edge() -> None:
+    """The in-place sigmoid is taken only where no exp(-x) overflows: at and past the edge the
+    plain form runs, and the bits agree either way."""
+    for dtype in (np.float64, np.float32, np.float16):
+        edge = float(-np.log(np.finfo(dtype).max))
+        x = np.array([edge - 1, edge, edge + 1, -edge, 0.0, -0.0], dtype)
+        both(lambda v: v[0].sigmoid(), [x], "sigmoid")
+        t = np.resize(np.array([0.0, 1.0, 0.5], dtype), x.shape)
+        both(lambda v: ag.binary_cross_entropy_with_logits(v[0], v[1], "none"), [x, t],
+             "binary_cross_entropy_with_logits")
+        p = np.array([0.0, 1e-30, 0.5, 1 - 1e-7, 1.0, 0.3], dtype)
+        both(lambda v: ag.binary_cross_entropy(v[0], v[1], "mean"), [p, t], "bce")
