@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 
 from .explain import kinks
+from .policy import check_real
 from .value import Value
 
 
@@ -38,6 +39,12 @@ def gradcheck(fn: Callable[[list[Value]], Value], inputs: Sequence[Any], eps: fl
     >>> ag.gradcheck(lambda v: (v[0] * v[1]).tanh(), [ag.Value(0.3), ag.Value(-1.2)])
     True
     """
+    atol = check_real(atol, "gradcheck's atol", 0.0)
+    rtol = check_real(rtol, "gradcheck's rtol", 0.0)
+    if check_real(eps, "gradcheck's eps") <= 0:
+        raise ValueError("gradcheck's eps (the step of the finite differences) must be a "
+                         f"positive number, got {eps!r}")
+    eps = float(eps)
     base = [np.array(v.data if isinstance(v, Value) else v, dtype=np.float64) for v in inputs]
     labels = [v.label if isinstance(v, Value) else "" for v in inputs]
     scalar = [isinstance(v, Value) and type(v.data) is float or isinstance(v, int | float)

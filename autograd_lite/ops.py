@@ -156,10 +156,18 @@ class Rule:
         return f"<rule {self.name}>"
 
     def __reduce__(self) -> tuple:  # pickled by name: a rule holds functions
-        return RULES.__getitem__, (self.name,)
+        return rule_named, (self.name,)
 
 
 RULES: dict[str, Rule] = {}
+
+
+def rule_named(name: str) -> Rule:
+    """The rule called ``name`` (how a pickled graph finds its rules again)."""
+    if name not in RULES:
+        raise ValueError(f"no rule named {name!r}: a custom op must be registered again "
+                         "(custom_op) before a graph that uses it is unpickled")
+    return RULES[name]
 
 
 def op(name: str, formula: str, forward: Callable, *factors: Factor, custom: bool = False,
@@ -477,9 +485,10 @@ def _checked(fn: Callable, name: str, kind: str, i: int = -1) -> Callable:
     return call
 
 
-def _fits(shape: tuple, want: tuple, either_way: bool) -> bool:
+def _fits(shape: tuple, want: tuple, summed: bool) -> bool:
+    """Whether ``shape`` broadcasts to ``want`` (or, ``summed``: sums back to it)."""
     try:
-        return either_way or np.broadcast_shapes(shape, want) == want
+        return np.broadcast_shapes(shape, want) == (shape if summed else want)
     except ValueError:
         return False
 

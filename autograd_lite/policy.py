@@ -26,7 +26,7 @@ def check_real(value: object, what: str, lo: float = -math.inf, hi: float = math
     v = float(value) if ok and abs(value) < 2**1024 else math.nan  # type: ignore[arg-type]
     if not lo <= v <= hi or math.isinf(v):  # also rejects NaN
         want = f"a real number in [{lo:g}, {hi:g}]" if math.isfinite(lo + hi) else \
-            "a finite real number"
+            f"a finite real number ≥ {lo:g}" if math.isfinite(lo) else "a finite real number"
         text = repr(value) if len(repr(value)) <= 40 else f"{repr(value)[:20]}…"
         raise ValueError(f"{what} must be {want}, got {text}")
     return v

@@ -24,7 +24,7 @@ ALLOWED = {
     "value": {"ops", "backward", "shapes"},
     "kernels": {"ops", "backward", "shapes", "value"},
     "explain": {"value", "backward"},
-    "gradcheck": {"value", "explain", "shapes"},
+    "gradcheck": {"value", "explain", "shapes", "policy"},
     "losses": {"value", "ops", "shapes"},
     "nn": {"value", "ops", "shapes", "policy", "losses"},
     "datasets": {"shapes"},
