@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 PIP    := $(BIN)/python -m pip install -q
 
-.PHONY: demo test install dev lint docs bench bench-quick clean
+.PHONY: demo test install dev lint docs bench bench-quick bench-baseline clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -34,6 +34,12 @@ bench: $(BIN)/python
 bench-quick: $(BIN)/python
 	$(PIP) -e ".[bench]"
 	$(BIN)/python -m benchmarks --quick
+
+# The current engine against the last commit before its redesign, in the same run.
+BASELINE ?= d1c4b10
+bench-baseline: $(BIN)/python
+	$(PIP) -e ".[bench]"
+	$(BIN)/python -m benchmarks --baseline $(BASELINE) --write docs/benchmarks.md
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .hypothesis site

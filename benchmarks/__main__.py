@@ -1,6 +1,12 @@
-"""``python -m benchmarks [--quick] [--only W1,W4] [--rounds N] [--write docs/benchmarks.md]``.
+"""``python -m benchmarks [--quick] [--only W1,W4] [--rounds N] [--baseline REV] [--write PATH]``.
 
-Prints the results as markdown; ``--write`` also saves them, with the date and the machine.
+Prints the results as markdown; ``--write`` (e.g. ``docs/benchmarks.md``) also saves them,
+with the date and the machine. ``--baseline REV`` (e.g. ``--baseline d1c4b10``,
+``make bench-baseline``) also times the engine of git revision REV beside the current one:
+its ``autograd_lite/`` is extracted with ``git archive`` and imported as
+``autograd_lite_prev``, every workload adds an engine "autograd_lite (previous engine)"
+that runs the same code on it, and the report gains a section "Against the previous engine
+(REV)": current / previous per figure, same run, and whether it is within 1.05x.
 """
 
 from __future__ import annotations
@@ -17,7 +23,7 @@ from . import pin_threads
 
 pin_threads()  # before anything imports NumPy
 
-from . import harness  # noqa: E402
+from . import baseline, harness  # noqa: E402
 
 WORKLOADS = ("W1", "W2", "W3", "W4", "W5")
 
@@ -50,7 +56,8 @@ def _module(name: str):  # noqa: ANN202
         "W4": ".w4_flower", "W5": ".w5_mlp"}[name], __package__)
 
 
-def _run_apart(name: str, args: argparse.Namespace) -> harness.Result | None:
+def _run_apart(name: str, args: argparse.Namespace,
+               cfg: harness.Config) -> harness.Result | None:
     """Run one workload in a fresh interpreter (``--one``); its Result comes back pickled.
 
     None if it failed: its own error message is then on stderr already."""
@@ -60,6 +67,8 @@ def _run_apart(name: str, args: argparse.Namespace) -> harness.Result | None:
                "--rounds", str(args.rounds), "--clock", args.clock]
         if args.quick:
             cmd.append("--quick")
+        if cfg.baseline_dir:
+            cmd += ["--baseline-dir", cfg.baseline_dir]
         if subprocess.run(cmd).returncode != 0 or not os.path.exists(out):
             return None
         with open(out, "rb") as f:
@@ -87,6 +96,7 @@ def report(results: list, took: float, cfg: harness.Config) -> str:
             [[t.workload, t.what, t.measured, t.limit, "yes" if t.met else "**no**"]
              for t in targets]))
         out.append("")
+    out.extend(baseline.section(results, cfg))
     for r in results:
         for s in r.sections:
             out.append(f"## {s.title}")
@@ -107,8 +117,9 @@ def report(results: list, took: float, cfg: harness.Config) -> str:
     return "\n".join(out) + "\n"
 
 
-def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
+def _parser() -> argparse.ArgumentParser:
+    ap = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--quick", action="store_true",
                     help="small sizes and one round: a smoke run (the figures are not meaningful)")
     ap.add_argument("--only", default=",".join(WORKLOADS),
@@ -117,29 +128,35 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--clock", choices=("cpu", "wall"), default="cpu",
                     help="cpu: CPU time of the process (default; least disturbed by other "
                          "processes on a shared machine); wall: wall-clock time")
+    ap.add_argument("--baseline", metavar="REV",
+                    help="also time git revision REV's autograd_lite (e.g. d1c4b10, the "
+                         "engine before the redesign) beside the current one, same run")
     ap.add_argument("--write", metavar="PATH", help="also write the markdown report to PATH")
     ap.add_argument("--one", help=argparse.SUPPRESS)  # internal: run this workload here...
     ap.add_argument("--result", help=argparse.SUPPRESS)  # ...and pickle its Result to this path
-    args = ap.parse_args(argv)
-    cfg = harness.Config(quick=args.quick, rounds=max(1, args.rounds), clock=args.clock)
-    harness.set_clock(args.clock)
-    if args.one:
-        result = _module(args.one).run(cfg)
-        for c in result.checks:
-            print(c, file=sys.stderr, flush=True)
-        with open(args.result, "wb") as f:
-            pickle.dump(result, f)
-        return 0
-    only = [w.strip().upper() for w in args.only.split(",") if w.strip()]
-    bad = [w for w in only if w not in WORKLOADS]
-    if bad:
-        ap.error(f"unknown workload(s) {bad}; choose from {', '.join(WORKLOADS)}")
+    ap.add_argument("--baseline-dir", help=argparse.SUPPRESS)  # ...with this previous engine
+    return ap
+
+
+def _run_one(args: argparse.Namespace, cfg: harness.Config) -> int:
+    """``--one``: run one workload in this process and pickle its Result."""
+    cfg.baseline_dir = args.baseline_dir
+    result = _module(args.one).run(cfg)
+    for c in result.checks:
+        print(c, file=sys.stderr, flush=True)
+    with open(args.result, "wb") as f:
+        pickle.dump(result, f)
+    return 0
+
+
+def _run_all(only: list[str], args: argparse.Namespace, cfg: harness.Config) -> int:
+    """Every chosen workload in a process of its own, then the report."""
     t0 = time.perf_counter()
     results = []
     for name in WORKLOADS:
         if name in only:
             print(f"running {name} ...", file=sys.stderr, flush=True)
-            result = _run_apart(name, args)
+            result = _run_apart(name, args, cfg)
             if result is None:
                 print(f"benchmarks: {name} failed (its error is above); no report written",
                       file=sys.stderr)
@@ -151,6 +168,32 @@ def main(argv: list[str] | None = None) -> int:
         with open(args.write, "w", encoding="utf-8") as f:
             f.write(text)
     return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = _parser()
+    args = ap.parse_args(argv)
+    cfg = harness.Config(quick=args.quick, rounds=max(1, args.rounds), clock=args.clock)
+    harness.set_clock(args.clock)
+    if args.one:
+        return _run_one(args, cfg)
+    only = [w.strip().upper() for w in args.only.split(",") if w.strip()]
+    bad = [w for w in only if w not in WORKLOADS]
+    if bad:
+        ap.error(f"unknown workload(s) {bad}; choose from {', '.join(WORKLOADS)}")
+    if args.baseline is None:
+        return _run_all(only, args, cfg)
+    try:
+        cfg.baseline = baseline.describe(args.baseline)
+    except ValueError as e:
+        ap.error(str(e))
+    cfg.current = baseline.describe_current()  # before the run: others may edit meanwhile
+    with tempfile.TemporaryDirectory(prefix="bench-baseline-") as tmp:
+        baseline.extract(args.baseline, tmp)
+        print(f"previous engine: {cfg.baseline}'s autograd_lite/ as {baseline.PREV_PACKAGE} "
+              f"in {tmp}", file=sys.stderr, flush=True)
+        cfg.baseline_dir = tmp
+        return _run_all(only, args, cfg)
 
 
 if __name__ == "__main__":

@@ -31,6 +31,9 @@ class Config:
     quick: bool = False
     rounds: int = 5
     clock: str = "cpu"
+    baseline: str | None = None  # --baseline: how the report names the previous engine
+    baseline_dir: str | None = None  # where its package was extracted (see baseline.py)
+    current: str | None = None  # what the current engine was when the run started
 
 
 _clock = time.process_time
@@ -66,6 +69,21 @@ class Section:
 
 
 @dataclass
+class Comparison:
+    """One figure of the current engine against the previous engine's (``--baseline``).
+
+    ``current`` and ``previous`` hold the figure per round, rounds paired as measured;
+    ``unit`` is "time" or "bytes"; figures both at most ``tiny`` are not put in ratio."""
+
+    workload: str
+    what: str
+    current: list[float]
+    previous: list[float]
+    unit: str = "time"
+    tiny: float = 0.0
+
+
+@dataclass
 class Result:
     """What a workload hands back: its tables, its targets, and the cross-checks it passed."""
 
@@ -74,6 +92,7 @@ class Result:
     targets: list[Target] = field(default_factory=list)
     checks: list[str] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
+    comparisons: list[Comparison] = field(default_factory=list)
 
 
 class CrossCheckError(AssertionError):

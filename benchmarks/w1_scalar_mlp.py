@@ -9,7 +9,9 @@ Three engines, from the same initial weights:
 * ``autograd_lite``: plain ``Value`` s and operators, written as a user would (the data
   points are plain floats, i.e. constants);
 * ``micrograd`` (from PyPI, ``micrograd.nn.MLP``), the loss as in its demo notebook;
-* hand-written backprop in pure Python (lists and loops, no graph).
+* hand-written backprop in pure Python (lists and loops, no graph);
+* with ``--baseline REV``: "autograd_lite (previous engine)", the same code as
+  autograd_lite's on REV's package (see ``benchmarks/baseline.py``).
 
 Per-op figures divide the step time by the number of ops autograd_lite records.
 """
@@ -18,12 +20,14 @@ from __future__ import annotations
 
 import gc
 from collections.abc import Callable
+from types import ModuleType
 
 import numpy as np
 
 import autograd_lite as ag
 from autograd_lite import Value
 
+from . import baseline
 from .harness import (
     Config,
     CrossCheckError,
@@ -58,11 +62,12 @@ def initial_weights(seed: int = 0) -> list[tuple[list[list[float]], list[float]]
 
 
 # --- autograd_lite, written as a user would -------------------------------------------------
+# ``value`` is the package's Value class: the current one, or the previous engine's.
 
 class Neuron:
-    def __init__(self, w: list[float], b: float, nonlin: bool) -> None:
-        self.w = [Value(wi) for wi in w]
-        self.b = Value(b)
+    def __init__(self, w: list[float], b: float, nonlin: bool, value: type = Value) -> None:
+        self.w = [value(wi) for wi in w]
+        self.b = value(b)
         self.nonlin = nonlin
 
     def __call__(self, x: list) -> Value:
@@ -74,9 +79,9 @@ class Neuron:
 
 
 class MLP:
-    def __init__(self, weights: list) -> None:
+    def __init__(self, weights: list, value: type = Value) -> None:
         last = len(weights) - 1
-        self.layers = [[Neuron(w, b, nonlin=i != last) for w, b in zip(W, B)]
+        self.layers = [[Neuron(w, b, nonlin=i != last, value=value) for w, b in zip(W, B)]
                        for i, (W, B) in enumerate(weights)]
 
     def __call__(self, x: list) -> Value | list[Value]:
@@ -127,8 +132,24 @@ class GraphEngine:
         return float(loss.data), [float(p.grad) for p in self.params]
 
 
-def autograd_lite_engine(weights: list) -> GraphEngine:
-    return GraphEngine(MLP(weights), wrap=None)
+def autograd_lite_engine(weights: list, lib: ModuleType = ag) -> GraphEngine:
+    """autograd_lite's engine; ``lib`` the package (the previous engine's with --baseline)."""
+    return GraphEngine(MLP(weights, value=lib.Value), wrap=None)
+
+
+def graph_engines(weights: list, cfg: Config, res: Result, what: str) -> dict:
+    """autograd_lite (and its previous engine with --baseline), then micrograd if installed."""
+    engines: dict = {"autograd_lite": autograd_lite_engine(weights)}
+    prev = baseline.previous(cfg)
+    if prev is not None:
+        engines[baseline.LABEL] = autograd_lite_engine(weights, prev)
+    mg = micrograd_engine(weights)
+    if mg is not None:
+        engines["micrograd"] = mg
+    else:
+        res.skipped.append(f"{what}: micrograd is not installed (pip install micrograd==0.1.0); "
+                           "its rows are skipped")
+    return engines
 
 
 def micrograd_engine(weights: list) -> GraphEngine | None:
@@ -255,30 +276,31 @@ def steps_block(step: Callable[[], object], k: int, gc_on: bool) -> float:
     return sum(times[1:]) / (k - 1)
 
 
-def cross_check(engines: dict, X: list, y: list) -> str:
+def cross_check(engines: dict, X: list, y: list, what: str = "W1") -> list[str]:
+    """Every engine's loss and gradients against the hand-written ones; the report's lines."""
     ref_loss, ref_grads = engines["hand-written Python"].grads(X, y)
+    found = {}
     for name, eng in engines.items():
-        loss, grads = eng.grads(X, y)
+        found[name] = loss, grads = eng.grads(X, y)
         if not close(loss, ref_loss, 1e-12):
-            raise CrossCheckError(f"W1: {name} loss {loss!r} against {ref_loss!r}")
-        check_all_close(f"W1: {name} gradients", ref_grads, grads, rtol=1e-9, atol=1e-15)
-    return (f"W1 cross-check: {', '.join(engines)} agree on the loss ({ref_loss:.6g}) and all "
-            f"{len(ref_grads)} gradients from the same initial weights")
+            raise CrossCheckError(f"{what}: {name} loss {loss!r} against {ref_loss!r}")
+        check_all_close(f"{what}: {name} gradients", ref_grads, grads, rtol=1e-9, atol=1e-15)
+    lines = [f"{what} cross-check: {', '.join(engines)} agree on the loss ({ref_loss:.6g}) and "
+             f"all {len(ref_grads)} gradients from the same initial weights"]
+    if baseline.LABEL in found:
+        lines.append(baseline.agreement(f"{what} previous engine", found["autograd_lite"],
+                                        found[baseline.LABEL]))
+    return lines
 
 
 def run(cfg: Config) -> Result:
     res = Result("W1")
     X, y = dataset(20 if cfg.quick else 100)
     weights = initial_weights()
-    engines: dict = {"autograd_lite": autograd_lite_engine(weights)}
-    mg = micrograd_engine(weights)
-    if mg is not None:
-        engines["micrograd"] = mg
-    else:
-        res.skipped.append("W1: micrograd is not installed (pip install micrograd==0.1.0); "
-                           "its rows are skipped")
+    engines = graph_engines(weights, cfg, res, "W1")
     engines["hand-written Python"] = HandWritten(weights)
-    res.checks.append(cross_check(engines, X, y))
+    res.checks += cross_check(engines, X, y)
+    has_mg = "micrograd" in engines
     ops = count_ops(engines["autograd_lite"].loss(X, y))
 
     k = 2 if cfg.quick else 4
@@ -304,14 +326,17 @@ def run(cfg: Config) -> Result:
         for gc_on in (True, False):
             t = per_mode[gc_on][name]
             row.append(f"{median(t) / ops * 1e6:.3g}")
-            row.append(fmt_ratio(t, per_mode[gc_on]["micrograd"]) if mg is not None else "—")
+            row.append(fmt_ratio(t, per_mode[gc_on]["micrograd"]) if has_mg else "—")
         row += [fmt_time(median(per_mode[True][name])), fmt_time(median(per_mode[False][name]))]
         sec.rows.append(row)
-    if mg is not None:
+    if has_mg:
         sec.notes.append(f"micrograd {version('micrograd')}: its inputs are wrapped in Values as "
                          "in its demo; autograd_lite takes them as plain floats (constants).")
     res.sections.append(sec)
-    if mg is not None:
+    for gc_on in (True, False):
+        baseline.compare_times(res, f"time per step, gc {'on (default)' if gc_on else 'off'}",
+                               per_mode[gc_on])
+    if has_mg:
         for gc_on, limit in ((True, 0.1), (False, 0.5)):
             a, m = per_mode[gc_on]["autograd_lite"], per_mode[gc_on]["micrograd"]
             r = median(a) / median(m)

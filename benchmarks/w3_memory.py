@@ -11,15 +11,9 @@ from __future__ import annotations
 import gc
 import tracemalloc
 
+from . import baseline
 from .harness import Config, Result, Section, Target, fmt_bytes
-from .w1_scalar_mlp import (
-    HandWritten,
-    autograd_lite_engine,
-    cross_check,
-    dataset,
-    initial_weights,
-    micrograd_engine,
-)
+from .w1_scalar_mlp import HandWritten, cross_check, dataset, graph_engines, initial_weights
 
 
 def kept_per_step(step, k: int) -> dict[str, float]:  # noqa: ANN001
@@ -48,14 +42,9 @@ def run(cfg: Config) -> Result:
     res = Result("W3")
     X, y = dataset(20 if cfg.quick else 100)
     weights = initial_weights()
-    engines = {"autograd_lite": autograd_lite_engine(weights)}
-    mg = micrograd_engine(weights)
-    if mg is not None:
-        engines["micrograd"] = mg
-    else:
-        res.skipped.append("W3: micrograd is not installed; its row is skipped")
+    engines = graph_engines(weights, cfg, res, "W3")
     engines["hand-written Python"] = HandWritten(weights)
-    res.checks.append(cross_check(engines, X, y).replace("W1 cross-check", "W3 cross-check"))
+    res.checks += cross_check(engines, X, y, what="W3")
     k = 2 if cfg.quick else 4
     sec = Section(f"W3 — memory kept per W1 step with gc.disable() ({k} steps, tracemalloc)",
                   ["engine", "kept per step", "peak above the start",
@@ -67,6 +56,13 @@ def run(cfg: Config) -> Result:
         sec.rows.append([name, fmt_bytes(m["per_step"]), fmt_bytes(m["peak"]),
                          f"{m['collected']:,}"])
     res.sections.append(sec)
+    if baseline.LABEL in found:
+        cur, prev = found["autograd_lite"], found[baseline.LABEL]
+        # "No growth" (< 1 KiB a step) is not a figure to take a ratio of.
+        baseline.compare(res, "memory kept per step, gc disabled", [cur["per_step"]],
+                         [prev["per_step"]], unit="bytes", tiny=1024)
+        baseline.compare(res, "peak memory above the start, gc disabled", [cur["peak"]],
+                         [prev["peak"]], unit="bytes")
     ag = found["autograd_lite"]
     # "No growth": less than one node's worth of memory per step, nothing left for the collector.
     res.targets.append(Target("W3", "memory kept per step with gc disabled; cyclic garbage "

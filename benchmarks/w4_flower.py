@@ -9,21 +9,26 @@ ops per step on small arrays, so what an engine spends per op in Python shows.
   ``ag.binary_cross_entropy(Z2.sigmoid(), Y)``;
 * PyTorch CPU: the same with ``torch.sigmoid`` and ``F.binary_cross_entropy``;
 * both libraries again with the loss written on the logits, the fused and numerically
-  stable spelling each recommends (``binary_cross_entropy_with_logits(Z2, Y)``).
+  stable spelling each recommends (``binary_cross_entropy_with_logits(Z2, Y)``);
+* with ``--baseline REV``: the autograd_lite engine, both losses, on REV's package.
 """
 
 from __future__ import annotations
+
+from types import ModuleType
 
 import numpy as np
 
 import autograd_lite as ag
 from autograd_lite import Value
 
+from . import baseline
 from .harness import Config, Result, Section, Target, fmt_ratio, fmt_time, interleave, median
 from .tensor_common import check_engines, load_torch, per_step
 
 HIDDEN = 8
 LR = 0.5
+PREV, PREV_LOGITS = baseline.LABEL, "autograd_lite (previous engine, logits)"
 
 
 def problem(dtype=np.float64) -> tuple[np.ndarray, np.ndarray, list[np.ndarray]]:  # noqa: ANN001
@@ -62,17 +67,22 @@ class NumPy:
 
 
 class AutogradLite:
-    def __init__(self, params: list[np.ndarray], logits: bool = False) -> None:
-        self.params = [Value(p) for p in params]
+    """``lib``: the package, the current one or the previous engine's (--baseline)."""
+
+    def __init__(self, params: list[np.ndarray], logits: bool = False,
+                 lib: ModuleType = ag) -> None:
+        self.params = [lib.Value(p) for p in params]
         self.logits = logits
+        self.bce = lib.binary_cross_entropy
+        self.bce_with_logits = lib.binary_cross_entropy_with_logits
 
     def loss(self, X: np.ndarray, Y: np.ndarray) -> Value:
         W1, b1, W2, b2 = self.params
         A1 = (X @ W1 + b1).relu()
         Z2 = A1 @ W2 + b2
         if self.logits:
-            return ag.binary_cross_entropy_with_logits(Z2, Y)
-        return ag.binary_cross_entropy(Z2.sigmoid(), Y)
+            return self.bce_with_logits(Z2, Y)
+        return self.bce(Z2.sigmoid(), Y)
 
     def loss_and_grads(self, X: np.ndarray, Y: np.ndarray) -> tuple[float, list[np.ndarray]]:
         loss = self.loss(X, Y)
@@ -127,17 +137,26 @@ def run(cfg: Config) -> Result:
     X, Y, params = problem()
     torch = load_torch()
     engines = {"hand-written NumPy": (NumPy(params), (X, Y)),
-               "autograd_lite": (AutogradLite(params), (X, Y)),
-               "autograd_lite (logits)": (AutogradLite(params, logits=True), (X, Y))}
+               "autograd_lite": (AutogradLite(params), (X, Y))}
+    prev = baseline.previous(cfg)
+    if prev is not None:
+        engines[PREV] = (AutogradLite(params, lib=prev), (X, Y))
+    engines["autograd_lite (logits)"] = (AutogradLite(params, logits=True), (X, Y))
+    if prev is not None:
+        engines[PREV_LOGITS] = (AutogradLite(params, logits=True, lib=prev), (X, Y))
     if torch is not None:
         data = (torch.from_numpy(X), torch.from_numpy(Y))
         engines["PyTorch"] = (Torch(torch, params), data)
         engines["PyTorch (logits)"] = (Torch(torch, params, logits=True), data)
     else:
         res.skipped.append("W4: PyTorch is not installed; its row is skipped")
-    res.checks.append(check_engines(
-        "W4", {name: e.loss_and_grads(*data) for name, (e, data) in engines.items()},
-        rtol=1e-9, atol=1e-12))
+    found = {name: e.loss_and_grads(*data) for name, (e, data) in engines.items()}
+    res.checks.append(check_engines("W4", found, rtol=1e-9, atol=1e-12))
+    for how, cur, old in (("", "autograd_lite", PREV),
+                          (" (logits)", "autograd_lite (logits)", PREV_LOGITS)):
+        if old in found:
+            res.checks.append(baseline.agreement(f"W4 previous engine{how}", found[cur],
+                                                 found[old]))
 
     # Many short rounds: a step takes ~0.1 ms, so 36 rounds of 100 steps cost ~2 s, and the
     # engines compared in a round run within milliseconds of each other.
@@ -149,13 +168,16 @@ def run(cfg: Config) -> Result:
     sec = Section("W4 — flower 2-8-1 (400 points, ReLU, sigmoid + BCE), one full-batch step",
                   ["engine", "time per step", "× hand-written NumPy", "× PyTorch (same loss)"])
     for name, t in times.items():
-        torch_name = "PyTorch (logits)" if name.endswith("(logits)") else "PyTorch"
+        torch_name = "PyTorch (logits)" if "logits" in name else "PyTorch"
         sec.rows.append([name, fmt_time(median(t)), fmt_ratio(t, base),
                          fmt_ratio(t, times[torch_name]) if torch_name in times else "—"])
     sec.notes.append(f"{rounds} round(s) of {steps} steps per engine, float64, "
                      "garbage collector on. 'logits': the loss written as "
                      "binary_cross_entropy_with_logits(Z2, Y) in both libraries.")
     res.sections.append(sec)
+    baseline.compare_times(res, "time per step (sigmoid + BCE)", times)
+    baseline.compare_times(res, "time per step (logits)", times, "autograd_lite (logits)",
+                           PREV_LOGITS)
     for name, torch_name in (("autograd_lite", "PyTorch"),
                              ("autograd_lite (logits)", "PyTorch (logits)")):
         how = " (with logits)" if torch_name.endswith("(logits)") else ""

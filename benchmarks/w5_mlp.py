@@ -8,16 +8,20 @@ around the BLAS calls that every engine makes.
 * hand-written NumPy: forward, the closed-form backward (``softmax − onehot``), update;
 * ``autograd_lite``: ``Value`` parameters, the batch as a plain array (a constant: no
   ``dL/dX``), ``ag.cross_entropy(logits, labels)``;
-* PyTorch CPU: the same with ``F.cross_entropy``.
+* PyTorch CPU: the same with ``F.cross_entropy``;
+* with ``--baseline REV``: the autograd_lite engine on REV's package.
 """
 
 from __future__ import annotations
+
+from types import ModuleType
 
 import numpy as np
 
 import autograd_lite as ag
 from autograd_lite import Value
 
+from . import baseline
 from .harness import Config, Result, Section, Target, fmt_ratio, fmt_time, interleave, median
 from .tensor_common import check_engines, load_torch, per_step
 
@@ -73,14 +77,17 @@ class NumPy:
 
 
 class AutogradLite:
-    def __init__(self, params: list[np.ndarray]) -> None:
-        self.params = [Value(p) for p in params]
+    """``lib``: the package, the current one or the previous engine's (--baseline)."""
+
+    def __init__(self, params: list[np.ndarray], lib: ModuleType = ag) -> None:
+        self.params = [lib.Value(p) for p in params]
+        self.cross_entropy = lib.cross_entropy
 
     def loss(self, X: np.ndarray, labels: np.ndarray) -> Value:
         W1, b1, W2, b2, W3, b3 = self.params
         A1 = (X @ W1 + b1).relu()
         A2 = (A1 @ W2 + b2).relu()
-        return ag.cross_entropy(A2 @ W3 + b3, labels)
+        return self.cross_entropy(A2 @ W3 + b3, labels)
 
     def loss_and_grads(self, X: np.ndarray, labels: np.ndarray) -> tuple[float, list]:
         loss = self.loss(X, labels)
@@ -136,23 +143,29 @@ def run(cfg: Config) -> Result:
                   ["dtype", "engine", "time per step", "× hand-written NumPy", "× PyTorch"])
     steps = 1 if cfg.quick else 10  # short rounds, many of them: a drift of the machine's
     rounds = 1 if cfg.quick else max(2 * cfg.rounds, 18)  # speed hits every engine alike
+    prev = baseline.previous(cfg)
     for dtype, rtol in ((np.float64, 1e-9), (np.float32, 2e-4)):
         X, labels, params = problem(dtype)
         engines = {"hand-written NumPy": (NumPy(params), (X, labels)),
                    "autograd_lite": (AutogradLite(params), (X, labels))}
+        if prev is not None:
+            engines[baseline.LABEL] = (AutogradLite(params, lib=prev), (X, labels))
         if torch is not None:
             engines["PyTorch"] = (Torch(torch, params),
                                   (torch.from_numpy(X), torch.from_numpy(labels)))
         name = np.dtype(dtype).name
-        res.checks.append(check_engines(
-            f"W5 {name}", {n: e.loss_and_grads(*d) for n, (e, d) in engines.items()},
-            rtol=rtol, atol=rtol * 1e-3))
+        found = {n: e.loss_and_grads(*d) for n, (e, d) in engines.items()}
+        res.checks.append(check_engines(f"W5 {name}", found, rtol=rtol, atol=rtol * 1e-3))
+        if baseline.LABEL in found:
+            res.checks.append(baseline.agreement(f"W5 {name} previous engine",
+                                                 found["autograd_lite"], found[baseline.LABEL]))
         times = interleave({n: per_step(lambda e=e, d=d: e.step(*d), steps)
                             for n, (e, d) in engines.items()}, rounds)
         base = times["hand-written NumPy"]
         for n, t in times.items():
             sec.rows.append([name, n, fmt_time(median(t)), fmt_ratio(t, base),
                              fmt_ratio(t, times["PyTorch"]) if "PyTorch" in times else "—"])
+        baseline.compare_times(res, f"time per step, {name}", times)
         a = times["autograd_lite"]
         r = median(a) / median(base)
         res.targets.append(Target("W5", f"time per step vs hand-written NumPy, {name}",
