@@ -8,9 +8,12 @@ non-zero exit status, never a traceback.
 from __future__ import annotations
 
 import argparse
+import keyword
 import math
 import re
 import sys
+import unicodedata
+from collections.abc import Collection
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -143,6 +146,7 @@ def _bindings(pairs: list[str]) -> dict[str, float]:
     if len(pairs) > MAX_BINDINGS:
         raise CLIError(f"--at gives {len(pairs)} values; at most {MAX_BINDINGS} are accepted")
     values: dict[str, float] = {}
+    spelt: dict[str, str] = {}  # each name as Python reads it -> as it was written
     for pair in pairs:
         name, eq, number = pair.partition("=")
         name, number = name.strip(), number.strip()
@@ -151,10 +155,17 @@ def _bindings(pairs: list[str]) -> dict[str, float]:
         if not name.isidentifier():
             raise CLIError(f"--at {pair!r}: {name!r} is not a name (letters, digits and _, "
                            "not starting with a digit)")
+        if keyword.iskeyword(name):
+            raise CLIError(f"--at {pair!r}: {name} is a Python keyword, not a name for a "
+                           f"value; use another name, e.g. {name}_")
+        written, name = name, _as_python_reads(name)
         if name in FUNCTIONS:
             raise CLIError(f"--at {pair!r}: {name} is a function, not a name for a value")
         if name in values:
-            raise CLIError(f"--at binds {name} twice; give each name one value")
+            same = "" if spelt[name] == written else (
+                f" ({spelt[name]} and {written} are the same name to Python)")
+            raise CLIError(f"--at binds {name} twice{same}; give each name one value")
+        spelt[name] = written
         try:
             x = float(number)
         except ValueError:
@@ -163,6 +174,19 @@ def _bindings(pairs: list[str]) -> dict[str, float]:
             raise CLIError(f"--at {pair!r}: the value must be a finite number")
         values[name] = x
     return values
+
+
+def _as_python_reads(name: str) -> str:
+    """A name as a formula's parser sees it: Python reads identifiers in NFKC (𝑥 is x)."""
+    return unicodedata.normalize("NFKC", name)
+
+
+def _result_name(taken: Collection[str]) -> str:
+    """What to call the formula's result: f, or the first of F, out, result, f1, f2, ... free."""
+    for name in ("f", "F", "out", "result"):
+        if name not in taken:
+            return name
+    return next(f"f{i}" for i in range(1, len(taken) + 2) if f"f{i}" not in taken)
 
 
 def _graph(args: argparse.Namespace) -> int:
@@ -175,7 +199,7 @@ def _graph(args: argparse.Namespace) -> int:
         raise CLIError("the formula uses no names, so there is nothing to differentiate; "
                        "e.g. autograd-lite graph 'x * 3' --at x=1")
     unused = [n for n in values if n not in formula.names]
-    wrt = args.wrt if args.wrt is not None else formula.names[0]
+    wrt = _as_python_reads(args.wrt) if args.wrt is not None else formula.names[0]
     if wrt not in formula.names:
         raise CLIError(f"--wrt {wrt}: not a name in the formula (its names: "
                        f"{', '.join(formula.names)})")
@@ -189,8 +213,8 @@ def _graph(args: argparse.Namespace) -> int:
     s = 0.0 if args.subgradient is None else args.subgradient
     with relu_subgradient(s):
         root, leaves = formula.evaluate(values)
-    if root.op:  # the result is called f (or a name the formula leaves free)
-        root.label = next(n for n in ("f", "F", "out", "result") if n not in values)
+    if root.op:  # the result is called f, or another name no input has
+        root.label = _result_name(values)
     root.backward()
     name = root.label
     for n in formula.names:
@@ -220,20 +244,20 @@ def _graph(args: argparse.Namespace) -> int:
 # --- study ------------------------------------------------------------------------------------
 
 def _add_study(sub: Any) -> None:
-    from . import study  # its heavy imports (scikit-learn, tqdm, matplotlib) stay lazy
+    from .studies import relu0  # its heavy imports (scikit-learn, tqdm, matplotlib) stay lazy
 
     p = sub.add_parser("study", help="studies run with the engine itself",
                        description="Studies run with the engine itself.")
-    p.set_defaults(run=study.run)
+    p.set_defaults(run=relu0.run)
     studies = p.add_subparsers(dest="study", metavar="STUDY", required=True)
-    relu0 = studies.add_parser(
+    parser = studies.add_parser(
         "relu0", help="does relu'(0) change backpropagation, how often, and does it change "
                       "training (float16/32/64)?",
         description="Trains the same digits MLP with relu'(0) = 0 and = 1 from the same "
                     "weights and minibatches, in float16, float32 and float64, and compares "
                     "gradients bitwise (after Bertoin et al., NeurIPS 2021).")
-    study.add_arguments(relu0)
-    relu0.set_defaults(run=study.run)
+    relu0.add_arguments(parser)
+    parser.set_defaults(run=relu0.run)
 
 
 # --- the parser ---------------------------------------------------------------------------------
@@ -271,4 +295,9 @@ def main(argv: list[str] | None = None) -> int:
             OSError) as e:
         message = " ".join(str(e).split()) or type(e).__name__
         print(f"{PROG}: error: {message}", file=sys.stderr)
+        return 2
+    except MemoryError as e:
+        detail = " ".join(str(e).split())
+        print(f"{PROG}: error: out of memory{': ' + detail if detail else ''}; ask for less "
+              "(see --help for the allowed ranges)", file=sys.stderr)
         return 2

@@ -14,7 +14,9 @@ number a constant, each operator and function a recorded op.
 from __future__ import annotations
 
 import ast
+import keyword
 import math
+import re
 import warnings
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -197,6 +199,16 @@ def _check_finite(node: ast.AST, args: list[Any], out: Any) -> None:
                     "of its domain")
 
 
+def _keyword_hint(text: str) -> str:
+    """Why a formula such as ``lambda * 2`` does not parse: a Python keyword used as a name."""
+    words = [w for w in dict.fromkeys(re.findall(r"[^\W\d]\w*", text))
+             if keyword.iskeyword(w) and w not in ("True", "False", "None")]
+    if not words:
+        return ""
+    what = "is a Python keyword" if len(words) == 1 else "are Python keywords"
+    return f" ({', '.join(words)} {what} and cannot be a name; use e.g. {words[0]}_)"
+
+
 def parse(text: str) -> Formula:
     """Check ``text`` against the whitelist and return a :class:`Formula`.
 
@@ -214,22 +226,7 @@ def parse(text: str) -> Formula:
     ...
     autograd_lite.expr.ExprError: attributes (a.b) cannot be used in a formula; ...
     """
-    if not isinstance(text, str):
-        raise ExprError(f"a formula is text, got {type(text).__name__}")
-    if len(text) > MAX_CHARS:
-        raise ExprError(f"the formula is {len(text)} characters long; at most {MAX_CHARS} "
-                        "are accepted")
-    if not text.strip():
-        raise ExprError("the formula is empty; write e.g. 'relu(w*x + b)'")
-    try:
-        with warnings.catch_warnings():  # e.g. "invalid decimal literal": not our message
-            warnings.simplefilter("ignore")
-            tree = ast.parse(text.strip(), mode="eval")
-    except SyntaxError as e:
-        where = f" at column {e.offset}" if e.offset else ""
-        raise ExprError(f"syntax error in the formula{where}: {e.msg}") from None
-    except (ValueError, MemoryError, RecursionError) as e:
-        raise ExprError(f"the formula cannot be read: {type(e).__name__}: {e}"[:200]) from None
+    tree = _read(text)
     count = 0
     found: list[tuple[int, int, str]] = []
     stack: list[tuple[ast.AST, int]] = [(tree.body, 1)]
@@ -240,52 +237,76 @@ def parse(text: str) -> Formula:
             raise ExprError(f"the formula is too large: more than {MAX_NODES} parts")
         if depth > MAX_DEPTH:
             raise ExprError(f"the formula is nested more than {MAX_DEPTH} levels deep")
-        kids: list[ast.AST] = []
-        if isinstance(node, ast.Constant):
-            v = node.value
-            if isinstance(v, bool) or not isinstance(v, int | float):
-                raise _refuse(node)
-            try:
-                ok = math.isfinite(float(v))
-            except OverflowError:
-                ok = False
-            if not ok:
-                raise ExprError(f"the number {_short(node)} is too large (the largest is about "
-                                "1.8e308)")
-        elif isinstance(node, ast.Name):
-            if node.id in FUNCTIONS:
-                raise ExprError(f"{node.id} is a function: call it, e.g. "
-                                f"{FUNCTIONS[node.id].usage}")
+        if isinstance(node, ast.Name):
             found.append((node.lineno, node.col_offset, node.id))
-        elif isinstance(node, ast.BinOp):
-            if type(node.op) not in _BINOPS:
-                sym = _OPNAMES.get(type(node.op), type(node.op).__name__)
-                raise ExprError(f"the operator {sym} cannot be used in a formula; allowed: "
-                                f"{ALLOWED}")
-            kids = [node.left, node.right]
-        elif isinstance(node, ast.UnaryOp):
-            if not isinstance(node.op, ast.USub | ast.UAdd):
-                sym = _OPNAMES.get(type(node.op), type(node.op).__name__)
-                raise ExprError(f"the operator {sym} cannot be used in a formula; allowed: "
-                                f"{ALLOWED}")
-            kids = [node.operand]
-        elif isinstance(node, ast.Call):
-            if not isinstance(node.func, ast.Name):
-                raise _refuse(node.func)
-            if node.func.id not in FUNCTIONS:
-                raise ExprError(f"unknown function {node.func.id!r}; the functions are: "
-                                + ", ".join(f.usage for f in FUNCTIONS.values()))
-            f = FUNCTIONS[node.func.id]
-            if node.keywords:
-                raise ExprError(f"{f.name}() takes no keyword arguments: write {f.usage}")
-            if not 1 <= len(node.args) <= (2 if f.extra else 1):
-                takes = "1 or 2 arguments" if f.extra else "1 argument"
-                raise ExprError(f"{f.name}() takes {takes}, got {len(node.args)}: "
-                                f"write {f.usage}")
-            kids = list(node.args)
-        else:
-            raise _refuse(node)
         # the left operand of a binary operator continues a chain such as a + b + c
         stack.extend((k, depth if isinstance(node, ast.BinOp) and k is node.left else depth + 1)
-                     for k in kids)
+                     for k in _check(node))
     return Formula(text.strip(), tree, tuple(dict.fromkeys(n for *_, n in sorted(found))))
+
+
+def _read(text: str) -> ast.Expression:
+    """The syntax tree of ``text``, or an :class:`ExprError` saying why there is none."""
+    if not isinstance(text, str):
+        raise ExprError(f"a formula is text, got {type(text).__name__}")
+    if len(text) > MAX_CHARS:
+        raise ExprError(f"the formula is {len(text)} characters long; at most {MAX_CHARS} "
+                        "are accepted")
+    if not text.strip():
+        raise ExprError("the formula is empty; write e.g. 'relu(w*x + b)'")
+    try:
+        with warnings.catch_warnings():  # e.g. "invalid decimal literal": not our message
+            warnings.simplefilter("ignore")
+            return ast.parse(text.strip(), mode="eval")
+    except SyntaxError as e:
+        where = f" at column {e.offset}" if e.offset else ""
+        raise ExprError(f"syntax error in the formula{where}: {e.msg}{_keyword_hint(text)}"
+                        ) from None
+    except (ValueError, MemoryError, RecursionError) as e:
+        raise ExprError(f"the formula cannot be read: {type(e).__name__}: {e}"[:200]) from None
+
+
+def _check(node: ast.AST) -> list[ast.AST]:
+    """Refuse ``node`` unless the whitelist allows it; return the nodes inside it to check."""
+    if isinstance(node, ast.Constant):
+        v = node.value
+        if isinstance(v, bool) or not isinstance(v, int | float):
+            raise _refuse(node)
+        try:
+            ok = math.isfinite(float(v))
+        except OverflowError:
+            ok = False
+        if not ok:
+            raise ExprError(f"the number {_short(node)} is too large (the largest is about "
+                            "1.8e308)")
+        return []
+    if isinstance(node, ast.Name):
+        if node.id in FUNCTIONS:
+            raise ExprError(f"{node.id} is a function: call it, e.g. {FUNCTIONS[node.id].usage}")
+        return []
+    if isinstance(node, ast.BinOp | ast.UnaryOp):
+        allowed = (type(node.op) in _BINOPS if isinstance(node, ast.BinOp)
+                   else isinstance(node.op, ast.USub | ast.UAdd))
+        if not allowed:
+            sym = _OPNAMES.get(type(node.op), type(node.op).__name__)
+            raise ExprError(f"the operator {sym} cannot be used in a formula; allowed: "
+                            f"{ALLOWED}")
+        return [node.left, node.right] if isinstance(node, ast.BinOp) else [node.operand]
+    if isinstance(node, ast.Call):
+        return _check_call(node)
+    raise _refuse(node)
+
+
+def _check_call(node: ast.Call) -> list[ast.AST]:
+    if not isinstance(node.func, ast.Name):
+        raise _refuse(node.func)
+    if node.func.id not in FUNCTIONS:
+        raise ExprError(f"unknown function {node.func.id!r}; the functions are: "
+                        + ", ".join(f.usage for f in FUNCTIONS.values()))
+    f = FUNCTIONS[node.func.id]
+    if node.keywords:
+        raise ExprError(f"{f.name}() takes no keyword arguments: write {f.usage}")
+    if not 1 <= len(node.args) <= (2 if f.extra else 1):
+        takes = "1 or 2 arguments" if f.extra else "1 argument"
+        raise ExprError(f"{f.name}() takes {takes}, got {len(node.args)}: write {f.usage}")
+    return list(node.args)

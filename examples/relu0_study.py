@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import sys
 
-from autograd_lite.study import main
+from autograd_lite.studies.relu0 import main
 
 if __name__ == "__main__":
     sys.exit(main(sys.argv[1:]))

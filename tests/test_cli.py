@@ -111,10 +111,10 @@ def test_build_parser_has_one_subparser_per_command():
 
 
 def test_study_relu0_is_wired_to_the_study(capsys):
-    from autograd_lite import study
+    from autograd_lite.studies import relu0
 
     args = build_parser().parse_args(["study", "relu0", "--quick", "--out", "x"])
-    assert args.run is study.run and args.quick and str(args.out) == "x"
+    assert args.run is relu0.run and args.quick and str(args.out) == "x"
     assert exit_code(["study"]) == 2
     assert exit_code(["study", "relu0", "--epochs", "many"]) == 2
     err = capsys.readouterr().err.strip().splitlines()

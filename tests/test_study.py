@@ -10,7 +10,8 @@ import numpy as np
 import pytest
 
 import autograd_lite as ag
-from autograd_lite import Value, study
+from autograd_lite import Value
+from autograd_lite.studies import relu0 as study
 
 
 @pytest.fixture(scope="module")
@@ -219,8 +220,10 @@ def test_study_arguments():
         parser.parse_args(["--epochs", "two"])
     with pytest.raises(ValueError, match="lr must be a positive number"):
         study.Settings(lr=-1.0).check()
-    with pytest.raises(ValueError, match="hidden must be a positive integer"):
+    with pytest.raises(ValueError, match="hidden must be an integer from 1 to 4096, got 0"):
         study.Settings(hidden=0).check()
+    with pytest.raises(ValueError, match="workers must be an integer from 1 to 64"):
+        study.Settings(workers=10**6).check()
 
 
 def test_study_runs_without_tqdm_and_matplotlib(monkeypatch, capsys, tmp_path):

@@ -14,7 +14,7 @@ c. whether training ends elsewhere: test accuracy and loss for both choices over
 d. the same in float16 with a backward that *replaces* the upstream gradient by the chosen
    value at exact zeros (as the paper's code does) instead of multiplying by it.
 
-Run it as ``autograd-lite study relu0 [--quick]`` or ``python -m autograd_lite.study``.
+Run it as ``autograd-lite study relu0 [--quick]`` or ``python -m autograd_lite.studies.relu0``.
 The command line calls :func:`add_arguments` and :func:`run`; :func:`main` does both.
 """
 
@@ -29,13 +29,14 @@ import sys
 import time
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from . import Value, cross_entropy, custom_op, kinks, relu_subgradient, subgradient_sensitivity
+from .. import Value, cross_entropy, custom_op, kinks, relu_subgradient, subgradient_sensitivity
 
 PRECISIONS = ("float16", "float32", "float64")
 CHOICES = (0.0, 1.0)  # the two values of relu'(0) compared
@@ -52,6 +53,12 @@ PAPER = {
 }
 
 
+# The largest value of each integer knob (the smallest is 1). Far above the presets, below
+# what cannot run: hidden 4096 holds 16.8 M weights per H x H layer, times the variants.
+LIMITS = {"hidden": 4096, "epochs": 1000, "seeds": 100, "inits": 10_000, "workers": 64,
+          "batch": N_TRAIN}
+
+
 @dataclass(frozen=True)
 class Settings:
     """The knobs of the study. ``FULL`` and ``QUICK`` are the two presets."""
@@ -65,10 +72,11 @@ class Settings:
     workers: int = 2  # processes; each pins BLAS to one thread
 
     def check(self) -> Settings:
-        for name in ("hidden", "epochs", "seeds", "inits", "batch", "workers"):
+        """Return ``self`` if every knob lies in :data:`LIMITS`, else raise ``ValueError``."""
+        for name, top in LIMITS.items():
             v = getattr(self, name)
-            if not isinstance(v, int) or isinstance(v, bool) or v < 1:
-                raise ValueError(f"{name} must be a positive integer, got {v!r}")
+            if not isinstance(v, int) or isinstance(v, bool) or not 1 <= v <= top:
+                raise ValueError(f"{name} must be an integer from 1 to {top}, got {v!r}")
         if not (isinstance(self.lr, float) and math.isfinite(self.lr) and self.lr > 0):
             raise ValueError(f"lr must be a positive number, got {self.lr!r}")
         return self
@@ -411,9 +419,15 @@ def _execute(tasks: list[tuple], workers: int) -> list[dict]:
                 os.environ[var] = "1"
             ctx = multiprocessing.get_context("spawn")
             with ProcessPoolExecutor(workers, mp_context=ctx, initializer=_pin_blas) as pool:
-                for fut in as_completed([pool.submit(_work, t) for t in tasks]):
-                    results.append(fut.result())
-                    bar.update(1)
+                futures = [pool.submit(_work, t) for t in tasks]
+                try:
+                    for fut in as_completed(futures):
+                        results.append(fut.result())
+                        bar.update(1)
+                except BaseException:  # one run failed: start no more of them
+                    for fut in futures:
+                        fut.cancel()
+                    raise
     finally:
         bar.close()
     return results
@@ -540,6 +554,25 @@ def markdown(summary: dict, st: Settings, source: str, seconds: float) -> str:
         f"{st.inits} fresh initialisations per precision for the one-epoch sweep. "
         f"Wall time {seconds:.0f} s with {st.workers} worker process(es).",
         "",
+    ]
+    lines += _zeros_table(summary) + _differ_table(summary) + _training_table(summary, st)
+    check = summary["float16"].get("rep0_is_mul0")
+    lines += [
+        "",
+        "Mean ± standard deviation over seeds; steps count from 1. *multiply*: the engine's "
+        "ReLU, backward multiplies the upstream gradient by relu'(0). *replace*: the backward "
+        "of the paper's code, which puts relu'(0) in place of the upstream gradient at exact "
+        "zeros; its relu'(0) = 0 run is the multiplying one (replacing by 0 and multiplying by "
+        "0 gave bitwise the same trajectory on seed 0: "
+        f"{'yes' if check else 'NO' if check is False else 'not checked'}).",
+        "",
+        verdict(summary, st),
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def _zeros_table(summary: dict) -> list[str]:
+    lines = [
         "**How often is a pre-activation exactly 0?** (ReLU inputs, per layer)",
         "",
         "| precision | along training, layer 1 | along training, layer 2 | at initialisation "
@@ -553,10 +586,15 @@ def markdown(summary: dict, st: Settings, source: str, seconds: float) -> str:
                      f"{_rate(zi[1], ni)} | {PAPER[p]['zero_rate']} |")
     s16 = summary["float16"]
     zf, ni = s16["zeros_fused"], s16["size_init"]
-    lines += [
+    return lines + [
         f"| float16, bias added *before* rounding (counterfactual, NumPy) | – | – | "
         f"{_rate(zf[0], ni)} | {_rate(zf[1], ni)} | {PAPER['float16']['zero_rate']} |",
         "",
+    ]
+
+
+def _differ_table(summary: dict) -> list[str]:
+    lines = [
         "**How often do relu'(0) = 0 and relu'(0) = 1 give different gradients?** "
         "(bitwise, same parameters, same minibatch)",
         "",
@@ -573,7 +611,11 @@ def markdown(summary: dict, st: Settings, source: str, seconds: float) -> str:
             f"{s['steps_differ']}/{n} ({100 * s['steps_differ'] / n:.1f} %) | "
             f"{s['inits_differ']}/{s['n_inits']} ({100 * s['inits_differ'] / s['n_inits']:.0f} %)"
             f" | {PAPER[p]['p_epoch']} |")
-    lines += [
+    return lines
+
+
+def _training_table(summary: dict, st: Settings) -> list[str]:
+    lines = [
         "",
         "**Does training end elsewhere?** (test set, after the last epoch)",
         "",
@@ -590,19 +632,7 @@ def markdown(summary: dict, st: Settings, source: str, seconds: float) -> str:
             f"{_pm(r0['loss'], False)} | {_pm(r1['loss'], False)} | "
             f"{_pm(r0['acc_early'])} / {_pm(r1['acc_early'])} | {r['l1_final_mean']:.3g} "
             f"({r['seeds_apart']}/{r['seeds']} seeds apart) | {r['split_steps']} |")
-    check = s16.get("rep0_is_mul0")
-    lines += [
-        "",
-        "Mean ± standard deviation over seeds; steps count from 1. *multiply*: the engine's "
-        "ReLU, backward multiplies the upstream gradient by relu'(0). *replace*: the backward "
-        "of the paper's code, which puts relu'(0) in place of the upstream gradient at exact "
-        "zeros; its relu'(0) = 0 run is the multiplying one (replacing by 0 and multiplying by "
-        "0 gave bitwise the same trajectory on seed 0: "
-        f"{'yes' if check else 'NO' if check is False else 'not checked'}).",
-        "",
-        verdict(summary, st),
-    ]
-    return "\n".join(lines) + "\n"
+    return lines
 
 
 def _bound(k: int, n: int) -> str:
@@ -631,6 +661,16 @@ def _signed(s: dict, backward: str, what: str) -> str:
 
 def verdict(summary: dict, st: Settings) -> str:
     """A paragraph: each figure next to the paper's, and which claims held at this scale."""
+    big = [p for p in PRECISIONS if any(_beyond(summary[p], "multiply", w)
+                                        for w in ("acc", "loss", "acc_early"))]
+    out = _verdict_zeros(summary, st) + _verdict_training(summary, st, big)
+    if "rep1" in summary["float16"]:
+        out.append(_verdict_replace(summary["float16"], st, big))
+    return " ".join(out)
+
+
+def _verdict_zeros(summary: dict, st: Settings) -> list[str]:
+    """Exact zeros and differing gradients, against the paper's figures."""
     s16, s32, s64 = (summary[p] for p in PRECISIONS)
     out = []
 
@@ -656,6 +696,13 @@ def verdict(summary: dict, st: Settings) -> str:
         f"images through 2 x 256 ReLUs ({60000 * 2 * 256:,}; its 3 x 256 network has no ReLU "
         f"after the first layer)"
         + (", which is why float32 rarely meets a zero here." if pe["float32"] < 46 else "."))
+    return out
+
+
+def _verdict_training(summary: dict, st: Settings, big: list[str]) -> list[str]:
+    """Where the two trajectories part, and whether training ends elsewhere (multiply)."""
+    s16, s32, s64 = (summary[p] for p in PRECISIONS)
+    out = []
     d16 = 100 * s16["steps_differ"] / s16["steps"]
     out.append(
         f"Along training, {s16['steps_zero']} of {s16['steps']} float16 minibatches had an "
@@ -675,8 +722,6 @@ def verdict(summary: dict, st: Settings) -> str:
         + (f" and {later} later (the difference was first lost in rounding the update)"
            if later else "")
         + (", and the rest never met one." if at_first + later < len(runs) else "."))
-    big = [p for p in PRECISIONS if any(_beyond(summary[p], "multiply", w)
-                                        for w in ("acc", "loss", "acc_early"))]
     out.append(
         "With the chain rule (multiply), relu'(0) = 1 minus relu'(0) = 0 is "
         + ", ".join(f"{_signed(summary[p], 'multiply', 'acc')} of final accuracy and "
@@ -686,23 +731,26 @@ def verdict(summary: dict, st: Settings) -> str:
            f"{_early(st)}); at this scale the choice changes the path of training, not where "
            "it ends." if not big else
            f": beyond twice the spread between seeds in {', '.join(big)}."))
-    if "rep1" in s16:
-        dm = s16["dist_rep"].mean() / max(s16["dist_mul"].mean(), 1e-300)
-        hurt = [name for w, name in (("acc", "final accuracy"), ("loss", "final loss"),
-                                     ("acc_early", f"accuracy after epoch {_early(st)}"))
-                if _beyond(s16, "replace", w)]
-        out.append(
-            f"With the replacing backward of the paper's code (float16), relu'(0) = 1 minus "
-            f"relu'(0) = 0 is {_signed(s16, 'replace', 'acc')} of final accuracy, "
-            f"{_signed(s16, 'replace', 'loss')} of final loss and "
-            f"{_signed(s16, 'replace', 'acc_early')} of accuracy after epoch {_early(st)}; its "
-            f"weights end {dm:.0f} times farther from the relu'(0) = 0 run's than the "
-            "multiplying relu'(0) = 1 run's do. "
-            + (f"Replacing, not the value of relu'(0), is what costs ({', '.join(hurt)} beyond "
-               "twice the spread between seeds): held." if hurt and not big else
-               "Replacing did not cost beyond twice the spread between seeds here."
-               if not hurt else "Both backwards cost beyond the spread here."))
-    return " ".join(out)
+    return out
+
+
+def _verdict_replace(s16: dict, st: Settings, big: list[str]) -> str:
+    """The replacing backward of the paper's code (float16) against the multiplying one."""
+    dm = s16["dist_rep"].mean() / max(s16["dist_mul"].mean(), 1e-300)
+    hurt = [name for w, name in (("acc", "final accuracy"), ("loss", "final loss"),
+                                 ("acc_early", f"accuracy after epoch {_early(st)}"))
+            if _beyond(s16, "replace", w)]
+    return (
+        f"With the replacing backward of the paper's code (float16), relu'(0) = 1 minus "
+        f"relu'(0) = 0 is {_signed(s16, 'replace', 'acc')} of final accuracy, "
+        f"{_signed(s16, 'replace', 'loss')} of final loss and "
+        f"{_signed(s16, 'replace', 'acc_early')} of accuracy after epoch {_early(st)}; its "
+        f"weights end {dm:.0f} times farther from the relu'(0) = 0 run's than the "
+        "multiplying relu'(0) = 1 run's do. "
+        + (f"Replacing, not the value of relu'(0), is what costs ({', '.join(hurt)} beyond "
+           "twice the spread between seeds): held." if hurt and not big else
+           "Replacing did not cost beyond twice the spread between seeds here."
+           if not hurt else "Both backwards cost beyond the spread here."))
 
 
 def write_csv(path: Path, rows: list[dict]) -> None:
@@ -746,10 +794,15 @@ def plot(summary: dict, st: Settings, folder: Path) -> list[Path]:
         print("matplotlib is not installed: no plots (pip install 'autograd-lite[study]')",
               file=sys.stderr)
         return []
-    per_epoch = math.ceil(N_TRAIN / st.batch)
     colours = {"float16": "tab:red", "float32": "tab:blue", "float64": "tab:green"}
-    paths = []
+    return [_plot_distance(plt, summary, st, folder, colours),
+            _plot_accuracy(plt, ticker, summary, st, folder),
+            _plot_init(plt, summary, st, folder, colours)]
 
+
+def _plot_distance(plt: Any, summary: dict, st: Settings, folder: Path,
+                   colours: dict[str, str]) -> Path:
+    per_epoch = math.ceil(N_TRAIN / st.batch)
     fig, ax = plt.subplots(figsize=(8, 4.5))
     for p in PRECISIONS:
         for key, style, name in (("mul", "-", "multiply (chain rule)"),
@@ -772,10 +825,13 @@ def plot(summary: dict, st: Settings, folder: Path) -> list[Path]:
     ax.grid(True, which="both", alpha=0.3)
     ax.legend(fontsize=8, loc="lower right")
     fig.tight_layout()
-    paths.append(folder / "relu0_distance.png")
-    fig.savefig(paths[-1], dpi=120)
+    path = folder / "relu0_distance.png"
+    fig.savefig(path, dpi=120)
     plt.close(fig)
+    return path
 
+
+def _plot_accuracy(plt: Any, ticker: Any, summary: dict, st: Settings, folder: Path) -> Path:
     panels = ([(p, "mul1", "multiply (chain rule)") for p in PRECISIONS]
               + [("float16", "rep1", "replace (paper's code)")])
     fig, axes = plt.subplots(2, len(panels), figsize=(13, 6.5), sharex=True, sharey="row")
@@ -806,10 +862,15 @@ def plot(summary: dict, st: Settings, folder: Path) -> list[Path]:
     fig.suptitle(f"Mean (line) and range (band) of {st.seeds} seeds; same initial weights and "
                  "minibatches for relu'(0) = 0 and 1")
     fig.tight_layout()
-    paths.append(folder / "relu0_accuracy.png")
-    fig.savefig(paths[-1], dpi=120)
+    path = folder / "relu0_accuracy.png"
+    fig.savefig(path, dpi=120)
     plt.close(fig)
+    return path
 
+
+def _plot_init(plt: Any, summary: dict, st: Settings, folder: Path,
+               colours: dict[str, str]) -> Path:
+    per_epoch = math.ceil(N_TRAIN / st.batch)
     fig, ax = plt.subplots(figsize=(8, 4))
     for p in PRECISIONS:
         first = summary[p]["first"]
@@ -829,22 +890,33 @@ def plot(summary: dict, st: Settings, folder: Path) -> list[Path]:
     ax.grid(True, alpha=0.3)
     ax.legend(loc="center right")
     fig.tight_layout()
-    paths.append(folder / "relu0_init.png")
-    fig.savefig(paths[-1], dpi=120)
+    path = folder / "relu0_init.png"
+    fig.savefig(path, dpi=120)
     plt.close(fig)
-    return paths
+    return path
 
 
 # --- command line -------------------------------------------------------------------------
 
-def _positive(text: str) -> int:
-    try:
-        n = int(text)
-    except ValueError:
-        n = 0
-    if n < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
-    return n
+class StudyError(ValueError):
+    """The study cannot run as asked; the message is one line saying what and what is allowed."""
+
+
+def _count(name: str) -> Callable[[str], int]:
+    """The argparse type of ``--NAME``: an integer from 1 to ``LIMITS[name]``."""
+    top = LIMITS[name]
+
+    def parse(text: str) -> int:
+        try:
+            n = int(text)
+        except ValueError:  # also a number too long to read
+            n = 0
+        if not 1 <= n <= top:
+            shown = text if len(text) <= 30 else text[:27] + "..."
+            raise argparse.ArgumentTypeError(f"must be an integer from 1 to {top}, got {shown!r}")
+        return n
+
+    return parse
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -861,30 +933,65 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                        ("hidden", "width H of the MLP 64-H-H-10"),
                        ("inits", "fresh initialisations for P(epoch)"),
                        ("workers", "worker processes")):
-        parser.add_argument(f"--{name}", type=_positive, default=None,
-                            help=f"{what} (default: {getattr(FULL, name)}; "
+        parser.add_argument(f"--{name}", type=_count(name), default=None,
+                            help=f"{what}, 1 to {LIMITS[name]} (default: {getattr(FULL, name)}; "
                                  f"--quick: {getattr(QUICK, name)})")
 
 
 def settings_from(args: argparse.Namespace) -> Settings:
+    """The :class:`Settings` the options ask for (``--quick`` and any knob given), checked."""
     base = QUICK if getattr(args, "quick", False) else FULL
     changes = {k: getattr(args, k) for k in ("seeds", "epochs", "hidden", "inits", "workers")
                if getattr(args, k, None) is not None}
-    return replace(base, **changes).check()
+    try:
+        return replace(base, **changes).check()
+    except ValueError as e:  # "hidden must be ..." is said of the option --hidden
+        message = str(e)
+        raise StudyError(f"--{message}" if message.split()[0] in changes else message) from None
+
+
+def _folders(args: argparse.Namespace) -> tuple[Path, Path]:
+    """Make the ``--out`` and ``--figures`` folders, before any work."""
+    out = Path(args.out)
+    figures = Path(args.figures) if args.figures is not None else out
+    named = (("--out", out), ("--figures", figures))
+    for option, folder in named:
+        if folder.exists() and not folder.is_dir():
+            raise StudyError(f"{option} {folder}: not a folder")
+    for option, folder in named:
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError as e:
+            raise StudyError(f"{option} {folder}: cannot make this folder "
+                             f"({e.strerror or e})") from None
+    return out, figures
+
+
+def _run_all(st: Settings) -> list[dict]:
+    """:func:`_execute` the study, a lack of memory turned into one clear :class:`StudyError`."""
+    advice = (f"try a smaller --hidden (now {st.hidden}) or fewer --workers (now {st.workers})")
+    try:
+        return _execute(_tasks(st), st.workers)
+    except MemoryError as e:
+        detail = " ".join(str(e).split())
+        raise StudyError(f"out of memory{': ' + detail if detail else ''}; {advice}") from None
+    except BrokenProcessPool:
+        raise StudyError(f"a worker process died (killed for lack of memory?); {advice}") from None
 
 
 def run(args: argparse.Namespace) -> int:
-    """Run the study with the options of :func:`add_arguments`; write and print the results."""
+    """Run the study with the options of :func:`add_arguments`; write and print the results.
+
+    Bad options, folders that cannot be made and a lack of memory raise :class:`StudyError`
+    (a ``ValueError``) with a one-line message; the options are checked before any work.
+    """
     st = settings_from(args)
-    out = Path(args.out)
-    figures = Path(args.figures) if args.figures is not None else out
-    for folder in {out, figures}:
-        folder.mkdir(parents=True, exist_ok=True)
+    out, figures = _folders(args)
     source = _data()[4]
     print(f"relu'(0) study ({'quick' if args.quick else 'full'}): {source}", flush=True)
     print("settings: " + ", ".join(f"{k}={v}" for k, v in asdict(st).items()), flush=True)
     t0 = time.perf_counter()
-    results = _execute(_tasks(st), st.workers)
+    results = _run_all(st)
     seconds = time.perf_counter() - t0
     summary = summarise(results, st)
     text = markdown(summary, st, source, seconds)
@@ -901,16 +1008,24 @@ def run(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """``python -m autograd_lite.study [--quick] [--out DIR] ...``"""
+    """``python -m autograd_lite.studies.relu0 [--quick] [--out DIR] ...``
+
+    As ``autograd-lite study relu0``: bad input is one line on stderr and exit status 2.
+    """
     parser = argparse.ArgumentParser(
         prog="autograd-lite study relu0",
         description="Does relu'(0) matter? Bertoin et al. (NeurIPS 2021) at small scale: "
                     "exact zeros, differing gradients and training in float16/32/64.")
     add_arguments(parser)
-    return run(parser.parse_args(argv))
+    args = parser.parse_args(argv)
+    try:
+        return run(args)
+    except (StudyError, OSError) as e:
+        print(f"{parser.prog}: error: {' '.join(str(e).split())}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":  # run as a module: let worker processes import this by its name
-    from autograd_lite.study import main as _main
+    from autograd_lite.studies.relu0 import main as _main
 
     sys.exit(_main())
