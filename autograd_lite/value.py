@@ -280,11 +280,11 @@ def apply(rule: Rule, *args: Any, **params: Any) -> Value:
                         * (rule.prepare is None) + f", got {len(args)} and {sorted(params)}")
     ctx = None if rule.prepare is None else rule.prepare(**params)
     xs, floats = [], len(args) < 3
-    for a in args:
+    for i, a in enumerate(args):
         if type(a) is not Value:  # a constant
             x = as_data(a, f"an input of {rule.name}")
             if x is not a:
-                args = tuple(x if b is a else b for b in args)
+                args = (*args[:i], x, *args[i + 1:])
         elif type(x := a._data) is not float and a._op is None:
             a._saved = True  # this graph holds the leaf's array: see Value.data
         if type(x) is not float:
@@ -301,8 +301,10 @@ def apply(rule: Rule, *args: Any, **params: Any) -> Value:
             xs.append(ctx)
         if floats and (type(out) is float or not np.ndim(out)):  # a scalar node
             xs[len(args)] = out = float(out)
-            f = [float(c(1.0, xs)) if type(a) is Value else 0.0 for c, a in zip(rule.chains, args)]
-            dx, dy = f[0], f[1] if len(f) == 2 else None
+            chains, dy = rule.chains, None  # the factors' values, stored (0 for a constant)
+            dx = float(chains[0](1.0, xs)) if type(args[0]) is Value else 0.0
+            if len(args) == 2:
+                dy = float(chains[1](1.0, xs)) if type(args[1]) is Value else 0.0
         else:
             floats = False
             if type(out) is not np.ndarray:
