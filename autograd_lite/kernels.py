@@ -88,6 +88,27 @@ def _exp(x: float) -> tuple:
     return e, e, None
 
 
+def _log(x: float) -> tuple:
+    return ops.log(x), ops.div(1.0, x), None
+
+
+def _neg(x: float) -> tuple:
+    return -x, -1.0, None
+
+
+def _div(x: float, y: float) -> tuple:
+    try:
+        return x / y, 1.0 / y, -(x / (y * y))
+    except ZeroDivisionError:  # y (or y²) is 0: IEEE's infinities and NaN, as the table gives
+        return ops.div(x, y), ops.div(1.0, y), -ops.div(x, y * y)
+
+
+def _pow(x: float, ctx: dict) -> tuple:
+    p = ctx["p"]
+    d = 0.0 * x if p == 0 else 2 * x if p == 2 else p * ops.power(x, p - 1)
+    return ops.power(x, p), d, None
+
+
 def _matmul(rule: ops.Rule) -> None:
     run, (dx, dy) = rule.run, rule.chains
 
@@ -328,7 +349,8 @@ def _pass(root: Any, start: float) -> None:
         node._grad = g if node._grad is None else backward.plus(node._grad, g)
 
 
-SCALAR = {"relu": _relu, "tanh": _tanh, "sigmoid": _sigmoid, "exp": _exp}
+SCALAR = {"relu": _relu, "tanh": _tanh, "sigmoid": _sigmoid, "exp": _exp, "log": _log,
+          "neg": _neg, "div": _div, "pow": _pow}
 ARRAYS = {"matmul": _matmul, "sigmoid": _sigmoid_arrays, "binary_cross_entropy": _bce,
           "binary_cross_entropy_with_logits": _bce_logits}
 OPERATORS = {"__add__": (ops.ADD, operator.add), "__sub__": (ops.SUB, operator.sub),

@@ -22,6 +22,8 @@ _RELU_SUBGRADIENT: contextvars.ContextVar[float] = contextvars.ContextVar(
 
 def check_real(value: object, what: str, lo: float = -math.inf, hi: float = math.inf) -> float:
     """``value`` as a float if it is a finite real number in ``[lo, hi]``, else a ValueError."""
+    if type(value) in (float, int) and abs(value) < 2**63 and lo <= value <= hi:  # the usual
+        return float(value)  # (NaN fails lo <= value; ±inf fails the abs)
     ok = isinstance(value, numbers.Real) and not isinstance(value, bool)
     v = float(value) if ok and abs(value) < 2**1024 else math.nan  # type: ignore[arg-type]
     if not lo <= v <= hi or math.isinf(v):  # also rejects NaN

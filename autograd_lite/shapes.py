@@ -26,6 +26,8 @@ def as_data(x: object, what: str = "data") -> Any:
     """
     if type(x) is float or type(x) is np.ndarray and x.dtype.char in "efd":
         return x  # the common cases first
+    if type(x) is int and -2**63 < x < 2**63:
+        return float(x)
     if isinstance(x, numbers.Real) and not isinstance(x, bool | np.generic):
         try:
             return float(x)

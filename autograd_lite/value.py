@@ -199,7 +199,8 @@ class Value:
         >>> y = ag.relu(x, subgradient=0.5); y.backward(); x.grad
         0.5
         """
-        return apply(ops.RELU, self, subgradient=subgradient)
+        return apply(ops.RELU, self) if subgradient is None else apply(
+            ops.RELU, self, subgradient=subgradient)
 
     def leaky_relu(self, slope: float = 0.01, subgradient: float | None = None) -> Value:
         """x for x > 0, ``slope``·x otherwise; the derivative at 0 defaults to ``slope``."""
@@ -272,6 +273,11 @@ def _check_seed(g: Any, like: Value, what: str) -> Any:
     return float(d) if type(like._data) is float else np.array(d, dtype=like.dtype)  # a copy
 
 
+def _replace(args: tuple, a: Any, x: Any) -> tuple:
+    new = [x if b is a else b for b in args]  # (a list, then a tuple: see W3 in benchmarks)
+    return tuple(new)
+
+
 def apply(rule: Rule, *args: Any, **params: Any) -> Value:
     """The node ``rule(*args)``: resolve the parameters, run the forward, count the kinks, and
     keep what backward needs (the factor values of a scalar node, else the data it reads)."""
@@ -280,15 +286,19 @@ def apply(rule: Rule, *args: Any, **params: Any) -> Value:
                         * (rule.prepare is None) + f", got {len(args)} and {sorted(params)}")
     ctx = None if rule.prepare is None else rule.prepare(**params)
     xs, floats = [], len(args) < 3
-    for i, a in enumerate(args):
-        if type(a) is not Value:  # a constant
-            x = as_data(a, f"an input of {rule.name}")
+    for a in args:
+        if type(a) is Value:
+            x = a._data
+            if type(x) is not float:
+                floats = False
+                if a._op is None:
+                    a._saved = True  # this graph holds the leaf's array: see Value.data
+        else:  # a constant
+            x = a if type(a) is float else as_data(a, f"an input of {rule.name}")
+            if type(x) is not float:
+                floats = False
             if x is not a:
-                args = (*args[:i], x, *args[i + 1:])
-        elif type(x := a._data) is not float and a._op is None:
-            a._saved = True  # this graph holds the leaf's array: see Value.data
-        if type(x) is not float:
-            floats = False
+                args = _replace(args, a, x)
         xs.append(x)
     if floats and rule.scalar is not None:  # a kernel (kernels.py): output, factors, kinks
         out, dx, dy = rule.scalar(*xs) if ctx is None else rule.scalar(*xs, ctx)
