@@ -67,7 +67,7 @@ def _operator(rule: ops.Rule, fn: Callable[[float, float], float]) -> Callable:
 
 
 def _relu(x: float, ctx: dict) -> tuple:
-    ctx["kinks"] = int(x == 0.0)
+    ctx["kinks"] = 1 if x == 0.0 else 0
     if x > 0.0:
         return x, 1.0, None
     return (0.0 if x <= 0.0 else x), (ctx["subgradient"] if x == 0.0 else 0.0), None
