@@ -116,3 +116,10 @@ def test_the_engine_stays_within_its_budget():
     budget = 450 + 12 * len(BUILT_IN_RULES)
     used = {name: code_lines(PKG / f"{name}.py") for name in ENGINE}
     assert sum(used.values()) <= budget, f"{sum(used.values())} > {budget}: {used}"
+
+
+def test_the_studies_live_outside_the_core():
+    """cli.py and studies/ may import everything; nothing else imports them."""
+    assert not (PKG / "study.py").exists() and (PKG / "studies" / "relu0.py").exists()
+    for name in ALLOWED:
+        assert not _imports(PKG / f"{name}.py") & {"cli", "studies", "study"}, name
