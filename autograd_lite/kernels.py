@@ -48,16 +48,16 @@ def _operator(rule: ops.Rule, fn: Callable[[float, float], float]) -> Callable:
         node = _new(Value)
         node._data = fn(x, y)
         if cx is None:
-            node._dx = y
-            node._dy = x
+            node._dout_dx = y
+            node._dout_dy = x
         else:
-            node._dx = cx
-            node._dy = cy
+            node._dout_dx = cx
+            node._dout_dy = cy
         node._x = self
         node._y = other
         node._op = rule
         node._ctx = node._grad = node._saved = None
-        node._n = 0
+        node._pending = 0
         node.label = ""
         return node
 
@@ -228,7 +228,7 @@ def unbroadcast(g: Any, like: Any) -> Any:
 
 # --- the fast sweep ------------------------------------------------------------------------
 # The steps of backward.sweep() in the same order, with each node's cotangent in its _cot slot
-# and the edges still to come into it counted in _n (a dict sweep was 3x slower on W1). A
+# and the edges still to come into it counted in _pending (a dict sweep was 3x slower on W1). A
 # scalar node's two inputs are written out (a loop over them made W2's sweep 9% slower), and
 # the loops are `while True` with a break (CPython 3.11 specializes a function after 8 calls or
 # 8 unconditional backward jumps; with `while stack:` a process's first backward ran 2x slower).
@@ -251,14 +251,14 @@ def fast_backward(root: Any, seed: Any) -> None:
             _pass(root, start)
         except BaseException:
             for node in backward.toposort(root):
-                node._grad, node._cot, node._n = kept.get(node), None, 0
+                node._grad, node._cot, node._pending = kept.get(node), None, 0
             raise
         finally:
             _running[0] = False
 
 
 def _reach(root: Any, start: float, kept: dict) -> None:
-    """Count in ``_n`` the edges into each node that ``root`` depends on, start its cotangent
+    """Count in ``_pending`` the edges into each node that ``root`` depends on, start its cotangent
     at ``start`` (−0.0: −0.0 + g is g, bit for bit), keep its .grad; depth first."""
     value, stack = type(root), [root]
     if root._grad is not None:
@@ -271,35 +271,35 @@ def _reach(root: Any, start: float, kept: dict) -> None:
         if type(p) is tuple:  # a node with its inputs as a tuple
             for p in node._x:  # noqa: B020 -- p is the loop's own from here
                 if type(p) is value:
-                    if p._n:
-                        p._n += 1
+                    if p._pending:
+                        p._pending += 1
                     else:  # reached for the first time
-                        p._n, p._cot = 1, start
+                        p._pending, p._cot = 1, start
                         if p._grad is not None:
                             kept[p] = p._grad
                         stack.append(p)
             continue
         if type(p) is value:  # a scalar node's first input, then its second
-            if p._n:
-                p._n += 1
+            if p._pending:
+                p._pending += 1
             else:
-                p._n, p._cot = 1, start
+                p._pending, p._cot = 1, start
                 if p._grad is not None:
                     kept[p] = p._grad
                 stack.append(p)
         p = node._y
         if type(p) is value:
-            if p._n:
-                p._n += 1
+            if p._pending:
+                p._pending += 1
             else:
-                p._n, p._cot = 1, start
+                p._pending, p._cot = 1, start
                 if p._grad is not None:
                     kept[p] = p._grad
                 stack.append(p)
 
 
 def _pass(root: Any, start: float) -> None:
-    """Pass each node's cotangent on once it is final (``_n`` is 0), then add it to .grad."""
+    """Pass each node's cotangent on once it is final (``_pending`` is 0), then add it to .grad."""
     value, ndarray, stack = type(root), np.ndarray, [root]
     shared: set[int] = set()  # arrays passed on unchanged (two nodes hold them), leaves' arrays
     while True:
@@ -307,20 +307,20 @@ def _pass(root: Any, start: float) -> None:
             break
         node = stack.pop()
         g = node._cot
-        dx = node._dx
+        dx = node._dout_dx
         if dx is not None:  # a scalar node: multiply by the factor values stored at build
             a = node._x
             if type(a) is value:
                 a._cot += g * dx
-                n = a._n - 1
-                a._n = n
+                n = a._pending - 1
+                a._pending = n
                 if not n:
                     stack.append(a)
             b = node._y
             if type(b) is value:
-                b._cot += g * node._dy
-                n = b._n - 1
-                b._n = n
+                b._cot += g * node._dout_dy
+                n = b._pending - 1
+                b._pending = n
                 if not n:
                     stack.append(b)
             node._grad = g if node._grad is None else node._grad + g
@@ -338,8 +338,8 @@ def _pass(root: Any, start: float) -> None:
                     if gp is g:  # passed on as it is: this node's .grad and p's share it
                         shared.add(id(g))
                     p._cot = gp if p._cot is start else backward.plus(p._cot, gp)
-                    n = p._n - 1
-                    p._n = n
+                    n = p._pending - 1
+                    p._pending = n
                     if not n:
                         stack.append(p)
         elif type(g) is not float:  # a leaf owns its .grad: the user may change it in place

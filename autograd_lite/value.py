@@ -36,12 +36,13 @@ class Value:
 
     # _op, _ctx: the rule and its ctx (None for a leaf). A scalar node (at most two inputs,
     # all floats, a float output) keeps its inputs in _x and _y (_y None for one input) and
-    # its factor values, computed when it was built, in _dx and _dy. Any other node keeps its
-    # inputs as a tuple in _x, and in _saved what its rule reads: (*inputs' data, out[, ctx]);
-    # its _dx is None, which is how backward tells the two apart. A leaf's _saved is True while
-    # a graph may hold its array. _grad: the .grad (None: zero). _n, _cot: the fast sweep's.
-    __slots__ = ("_data", "_grad", "_op", "_ctx", "_x", "_y", "_dx", "_dy", "_saved", "_n",
-                 "_cot", "label")
+    # its local derivatives ∂out/∂x and ∂out/∂y, computed when it was built, in _dout_dx and
+    # _dout_dy. Any other node keeps its inputs as a tuple in _x, and in _saved what its rule
+    # reads: (*inputs' data, out[, ctx]); its _dout_dx is None, which is how backward tells the
+    # two apart. A leaf's _saved is True while a graph may hold its array. _grad: the .grad
+    # (None: zero). _cot, _pending: the fast sweep's cotangent and count of edges to come.
+    __slots__ = ("_data", "_grad", "_op", "_ctx", "_x", "_y", "_dout_dx", "_dout_dy", "_saved",
+                 "_pending", "_cot", "label")
     __array_ufunc__ = None  # ndarray + Value and ndarray @ Value call our reflected operators
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
@@ -55,8 +56,8 @@ class Value:
                                if isinstance(data, Value) else f", got {type(label).__name__}"))
         d = as_data(data)
         self._data = d if type(d) is float else np.array(d)  # a leaf owns its array
-        self._grad = self._op = self._ctx = self._x = self._y = self._dx = self._dy = None
-        self._saved, self._n, self.label = None, 0, label
+        self._grad = self._op = self._ctx = self._x = self._y = self._dout_dx = self._dout_dy = None
+        self._saved, self._pending, self.label = None, 0, label
 
     @property
     def data(self) -> Any:
@@ -132,8 +133,8 @@ class Value:
     def factor(self, i: int) -> Any:
         """The chain-rule factor ∂self/∂(input i) at the forward's values, as backward uses it
         (a float, an array, or for a vector-Jacobian product what the rule shows, or None)."""
-        if self._dx is not None:
-            return self._dx if i == 0 else self._dy
+        if self._dout_dx is not None:
+            return self._dout_dx if i == 0 else self._dout_dy
         return self._op.factors[i].value(self._saved)
 
     def item(self) -> float:
@@ -322,15 +323,15 @@ def apply(rule: Rule, *args: Any, **params: Any) -> Value:
     node = _new(Value)
     if floats:
         node._x, node._y = args[0], args[1] if len(args) == 2 else None
-        node._dx, node._dy, node._saved = dx, dy, None
+        node._dout_dx, node._dout_dy, node._saved = dx, dy, None
     else:
         node._x = args
-        node._y = node._dx = node._dy = None
+        node._y = node._dout_dx = node._dout_dy = None
         node._saved = tuple(xs)
     node._data = out
     node._op = rule
     node._ctx = ctx
-    node._grad, node._n, node.label = None, 0, ""
+    node._grad, node._pending, node.label = None, 0, ""
     return node
 
 
