@@ -23,6 +23,12 @@ from .shapes import as_data, shape_of
 _new = object.__new__
 
 
+def copy_leaf(d: np.ndarray) -> np.ndarray:
+    """A leaf's own copy of its array, once a graph holds the old one (see Value.data);
+    kernels.py attaches a form that reuses an array a graph held and let go."""
+    return d.copy()
+
+
 class Value:
     """A node of the graph: a scalar (``data`` is a Python float) or a tensor (an ndarray).
 
@@ -74,7 +80,7 @@ class Value:
                 if d.flags.writeable:
                     d.flags.writeable = False
             elif self._saved:
-                d = self._data = d.copy()
+                d = self._data = copy_leaf(d)
                 self._saved = None
         return d
 
