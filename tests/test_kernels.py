@@ -170,3 +170,24 @@ def test_sigmoid_and_bce_kernels_at_the_overflow_edge() -> None:
              "binary_cross_entropy_with_logits")
         p = np.array([0.0, 1e-30, 0.5, 1 - 1e-7, 1.0, 0.3], dtype)
         both(lambda v: ag.binary_cross_entropy(v[0], v[1], "mean"), [p, t], "bce")
+
+
+def test_copy_on_write_reuses_only_an_array_no_graph_holds():
+    w = Value(np.arange(20000.0))  # large enough for the pool (>= 64 KiB)
+    L1 = (w * 2.0).sum()
+    first = w._data
+    w.data -= 1.0  # L1 holds `first`: w gets a copy, the pool keeps `first`
+    assert w._data is not first and first[1] == 1.0 and w.data[1] == 0.0
+    L2 = (w * 3.0).sum()
+    second = w._data
+    w.data += 5.0  # `first` is still held by L1: not reused
+    assert w._data is not first and first[1] == 1.0
+    del L1
+    L3 = (w * 4.0).sum()
+    w.data *= 2.0  # L1 is gone: `first` is free, and w's copy goes into it
+    assert w._data is first and np.array_equal(first, (np.arange(20000.0) + 4.0) * 2.0)
+    L2.backward()  # L2 kept what its forward saw
+    assert np.array_equal(w.grad, np.full(20000, 3.0)) and second[1] == 0.0
+    assert float(L3.data) == float(np.sum((np.arange(20000.0) + 4.0) * 4.0))
+    with plain():
+        assert __import__("autograd_lite").value.copy_leaf is kernels._PLAIN_COPY
