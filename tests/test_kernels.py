@@ -182,10 +182,12 @@ def test_copy_on_write_reuses_only_an_array_no_graph_holds():
     second = w._data
     w.data += 5.0  # `first` is still held by L1: not reused
     assert w._data is not first and first[1] == 1.0
-    del L1
+    assert w._data is not first  # while this test holds `first`, it is not free either
+    first_id = id(first)
+    del L1, first
     L3 = (w * 4.0).sum()
-    w.data *= 2.0  # L1 is gone: `first` is free, and w's copy goes into it
-    assert w._data is first and np.array_equal(first, (np.arange(20000.0) + 4.0) * 2.0)
+    w.data *= 2.0  # L1 is gone: its array is free, and w's copy goes into it
+    assert id(w._data) == first_id and np.array_equal(w.data, (np.arange(20000.0) + 4.0) * 2)
     L2.backward()  # L2 kept what its forward saw
     assert np.array_equal(w.grad, np.full(20000, 3.0)) and second[1] == 0.0
     assert float(L3.data) == float(np.sum((np.arange(20000.0) + 4.0) * 4.0))
