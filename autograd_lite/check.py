@@ -129,11 +129,15 @@ class Report:
         courses = sorted({r.course.title for r in self.results})
         head = f"Checking {self.source} ({' and '.join(courses)} conventions)"
         wrong = [r.name for r in self.results if not r.ok]
-        tail = f"{len(self.results)} function{'s' * (len(self.results) != 1)} checked: " + (
-            "all right." if not wrong else
-            f"{len(self.results) - len(wrong)} right, {len(wrong)} wrong; start with "
-            f"{wrong[0]} (the others may only inherit its mistake).")
-        return "\n\n".join([head, *map(str, self.results), tail])
+        tail = f"{len(self.results)} function{'s' * (len(self.results) != 1)} checked: "
+        if not wrong:
+            tail += "all right."
+        elif len(wrong) == 1:
+            tail += f"{len(self.results) - 1} right, 1 wrong: {wrong[0]}."
+        else:
+            tail += (f"{len(self.results) - len(wrong)} right, {len(wrong)} wrong. Start with "
+                     f"{wrong[0]}: the later ones may only inherit its mistake.")
+        return "\n\n".join([head, *map(str, self.results), textwrap.fill(tail, 88)])
 
 
 # --- one case: the arguments, the truth, the known mistakes -----------------------------------
@@ -209,23 +213,25 @@ def _same(a: Any, b: Any) -> bool:
     return a == b
 
 
-def _change(name: str, after: Any, before: Any, ret: Any) -> str:
+def _change(name: str, after: Any, before: Any, ret: Any, out: str) -> str:
     """What changed in the argument ``name``, and how to avoid it."""
     if isinstance(before, tuple | list) and type(after) is type(before):
         if len(after) != len(before):
             return (f"{name} lost {len(before) - len(after)} of its {len(before)} entries "
                     f"({name}.pop() removes them; read {name}[l] instead)")
         inner = next(i for i, (x, y) in enumerate(zip(after, before)) if not _same(x, y))
-        return _change(f"{name}[{inner}]", after[inner], before[inner], ret)
+        return _change(f"{name}[{inner}]", after[inner], before[inner], ret, out)
     if isinstance(before, np.ndarray) and isinstance(after, np.ndarray):
         if after.shape != before.shape:
             return (f"{name}'s shape became {after.shape} (setting .shape reshapes the "
                     "caller's array; use y = x.reshape(...))")
         if any(r is after for r in (ret if isinstance(ret, tuple | list) else (ret,))):
-            return (f"the array you return is {name} itself (`dZ = {name}` gives it a second "
+            return (f"the array you return is {name} itself (`{out} = {name}` gives it a second "
                     f"name, so writing into one writes into the other): start from a copy, "
                     f"np.array({name}, copy=True)")
-        return f"{name}'s values changed (work on a copy: np.array({name}, copy=True))"
+        return (f"{name}'s values changed (an update in place such as {name} -= ... or "
+                f"{name}[...] = ...; write {name} = {name} - ..., or work on a copy, "
+                f"np.array({name}, copy=True))")
     return f"{name} changed"
 
 
@@ -239,8 +245,9 @@ def call(fn: Callable, case: Case, scale: float | None = None) -> tuple[Any, lis
             ret = fn(*args)
         except Exception as e:  # the learner's code may raise anything
             return None, [], e
+    out = next(iter(case.truth))
     changed = [] if scale is not None else [
-        _change(n, a, b, ret) for n, a, b in zip(case.argnames, args, case.args)
+        _change(n, a, b, ret, out) for n, a, b in zip(case.argnames, args, case.args)
         if not _same(a, b)]
     return ret, changed, None
 
@@ -290,8 +297,8 @@ def _shape_verdict(out: str, a: np.ndarray, truth: np.ndarray, formula: str) -> 
                 if a.size == max(truth.shape, default=1) else f"reshape it to {truth.shape}")
         return Verdict(out, "shape", f"{said} The numbers are right, only the shape is not: "
                        f"{hint}.")
-    return Verdict(out, "shape", f"{said} Write the shape under every factor of {formula} "
-                   "and check that the product comes out that shape.")
+    return Verdict(out, "shape", f"{said} Write the shape under every factor of the formula "
+                   f"and check that the product comes out that shape: {formula}.")
 
 
 def _mistake(out: str, a: np.ndarray, probe: np.ndarray | None, case: Case,
@@ -507,12 +514,13 @@ def relu_cases(course: Course) -> list[Case]:
     up, x, out = _words(course)
     shape = (3, 5) if course is DLS else (4, 3)
     Z, dA = plant_zeros(quarters(rng, shape)), quarters(rng, shape, nonzero=True)
-    activation = "the output A = relu(Z)" if course is DLS else "relu's output"
+    activation, test = (("the output A = relu(Z)", "A") if course is DLS else
+                        ("relu's output", "out"))
     blind = Variant("wrong-variable", {out: dA.copy()},
                     f"{out} equals {up} everywhere, as if there were no ReLU: the derivative "
                     f"was taken at {activation}, which is never negative, so a test like "
-                    f"`A >= 0` is true for every entry. ReLU's derivative is a function of its "
-                    f"input: {out} = {up} · 1[{x} > 0].")
+                    f"`{test} >= 0` is true for every entry. ReLU's derivative is a function of "
+                    f"its input: {out} = {up} · 1[{x} > 0].")
     return [Case(
         (dA, Z), (up, "cache"), {out: through(Value.relu, Z, dA)}, positional(out),
         {out: f"{out} = {up} · 1[{x} > 0] ({out} = np.array({up}, copy=True); "
