@@ -30,8 +30,8 @@ import contextlib
 import copy
 import inspect
 import io
+import re
 import sys
-import textwrap
 import types
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -110,7 +110,7 @@ class Result:
             if self.diagnosis == "kink-only":
                 bar = ", all of it on the planted kinks"
             lines.append(f"  {what} = {self.metric:.1e}{bar}")
-        lines += textwrap.wrap(self.message, 88, initial_indent="  ", subsequent_indent="  ")
+        lines += wrap(self.message)
         return "\n".join(lines)
 
 
@@ -137,7 +137,19 @@ class Report:
         else:
             tail += (f"{len(self.results) - len(wrong)} right, {len(wrong)} wrong. Start with "
                      f"{wrong[0]}: the later ones may only inherit its mistake.")
-        return "\n\n".join([head, *map(str, self.results), textwrap.fill(tail, 88)])
+        return "\n\n".join([head, *map(str, self.results), "\n".join(wrap(tail, indent=""))])
+
+
+def wrap(text: str, width: int = 88, indent: str = "  ") -> list[str]:
+    """``text`` in lines of at most ``width`` (where it can), never breaking inside `code`."""
+    lines, line = [], ""
+    for word in re.findall(r"`[^`]*`\S*|\S+", text):
+        if line and len(indent) + len(line) + 1 + len(word) > width:
+            lines.append(indent + line)
+            line = word
+        else:
+            line = f"{line} {word}" if line else word
+    return lines + [indent + line] if line else lines
 
 
 # --- one case: the arguments, the truth, the known mistakes -----------------------------------
@@ -218,20 +230,20 @@ def _change(name: str, after: Any, before: Any, ret: Any, out: str) -> str:
     if isinstance(before, tuple | list) and type(after) is type(before):
         if len(after) != len(before):
             return (f"{name} lost {len(before) - len(after)} of its {len(before)} entries "
-                    f"({name}.pop() removes them; read {name}[l] instead)")
+                    f"(`{name}.pop()` removes them; read `{name}[l]` instead)")
         inner = next(i for i, (x, y) in enumerate(zip(after, before)) if not _same(x, y))
         return _change(f"{name}[{inner}]", after[inner], before[inner], ret, out)
     if isinstance(before, np.ndarray) and isinstance(after, np.ndarray):
         if after.shape != before.shape:
             return (f"{name}'s shape became {after.shape} (setting .shape reshapes the "
-                    "caller's array; use y = x.reshape(...))")
+                    "caller's array; use `y = x.reshape(...)`)")
         if any(r is after for r in (ret if isinstance(ret, tuple | list) else (ret,))):
             return (f"the array you return is {name} itself (`{out} = {name}` gives it a second "
                     f"name, so writing into one writes into the other): start from a copy, "
-                    f"np.array({name}, copy=True)")
-        return (f"{name}'s values changed (an update in place such as {name} -= ... or "
-                f"{name}[...] = ...; write {name} = {name} - ..., or work on a copy, "
-                f"np.array({name}, copy=True))")
+                    f"`np.array({name}, copy=True)`")
+        return (f"{name}'s values changed (an update in place such as `{name} -= ...` or "
+                f"`{name}[...] = ...`; write `{name} = {name} - ...`, or work on a copy, "
+                f"`np.array({name}, copy=True)`)")
     return f"{name} changed"
 
 
@@ -272,7 +284,7 @@ def _metric(course: Course, theirs: np.ndarray, truth: np.ndarray) -> float | No
 def diagnose(out: str, got: Any, probe: Any, case: Case, course: Course) -> Verdict:
     """Name the mistake in the learner's ``got`` for the output ``out``."""
     truth, formula = case.truth[out], case.formulas[out]
-    a = as_array(got)
+    a = None if got is None else as_array(got)  # np.asarray(None, float) would be nan
     if a is None or a.dtype == object:
         return Verdict(out, "wrong-value", f"{out} is {_kind(got)}, not an array of numbers. "
                        f"The formula: {formula}.")
@@ -293,8 +305,9 @@ def _shape_verdict(out: str, a: np.ndarray, truth: np.ndarray, formula: str) -> 
                        f"{formula}.")
     said = f"{out} has shape {a.shape}; it must have the shape of its variable, {truth.shape}."
     if a.size == truth.size and close(a.reshape(truth.shape), truth):
-        hint = ("keep the summed axis: np.sum(..., axis=..., keepdims=True)"
-                if a.size == max(truth.shape, default=1) else f"reshape it to {truth.shape}")
+        hint = ("keep the summed axis: `np.sum(..., axis=..., keepdims=True)`"
+                if a.size == max(truth.shape, default=1) else
+                f"reshape it, `.reshape{truth.shape}`")
         return Verdict(out, "shape", f"{said} The numbers are right, only the shape is not: "
                        f"{hint}.")
     return Verdict(out, "shape", f"{said} Write the shape under every factor of the formula "
@@ -523,8 +536,8 @@ def relu_cases(course: Course) -> list[Case]:
                     f"its input: {out} = {up} · 1[{x} > 0].")
     return [Case(
         (dA, Z), (up, "cache"), {out: through(Value.relu, Z, dA)}, positional(out),
-        {out: f"{out} = {up} · 1[{x} > 0] ({out} = np.array({up}, copy=True); "
-              f"{out}[{x} <= 0] = 0)"},
+        {out: f"{out} = {up} · 1[{x} > 0] (`{out} = np.array({up}, copy=True); "
+              f"{out}[{x} <= 0] = 0`)"},
         upstream=0, variants=[blind], batch=shape[0],
         kinks={1.0: {out: through(lambda v: v.relu(subgradient=1.0), Z, dA)}},
         kink_words=relu_kink_words(x))]
@@ -536,9 +549,9 @@ def sigmoid_cases(course: Course) -> list[Case]:
     at_z = Variant("wrong-variable", {"dZ": dA * Z * (1 - Z)},
                    "Z · (1 − Z) is sigmoid's derivative written with Z where it needs the "
                    "output s = sigmoid(Z): σ'(Z) = s · (1 − s). The cache holds Z, not A: "
-                   "compute s = 1/(1 + np.exp(-Z)) first, then dZ = dA · s · (1 − s).")
+                   "compute `s = 1 / (1 + np.exp(-Z))` first, then dZ = dA · s · (1 − s).")
     return [Case((dA, Z), ("dA", "cache"), {"dZ": through(Value.sigmoid, Z, dA)},
-                 positional("dZ"), {"dZ": "dZ = dA · s · (1 − s) with s = 1/(1 + np.exp(-Z))"},
+                 positional("dZ"), {"dZ": "dZ = dA · s · (1 − s) with `s = 1 / (1 + np.exp(-Z))`"},
                  upstream=0, variants=[at_z], batch=5)]
 
 
@@ -547,8 +560,8 @@ def leaky_relu_cases(course: Course) -> list[Case]:
     Z, dA = plant_zeros(quarters(rng, (3, 5))), quarters(rng, (3, 5), nonzero=True)
     return [Case(
         (dA, Z), ("dA", "cache"), {"dZ": through(Value.leaky_relu, Z, dA)}, positional("dZ"),
-        {"dZ": "dZ = dA · (1 if Z > 0 else 0.01): dZ = np.array(dA, copy=True); "
-               "dZ[Z <= 0] *= 0.01 (multiply, not set)"},
+        {"dZ": "dZ = dA · (1 if Z > 0 else 0.01): `dZ = np.array(dA, copy=True); "
+               "dZ[Z <= 0] *= 0.01` (multiply, not set)"},
         upstream=0, batch=5,
         kinks={1.0: {"dZ": through(lambda v: v.leaky_relu(0.01, subgradient=1.0), Z, dA)}},
         kink_words="Right, except where Z is exactly 0 (the test data plants such zeros): there "
@@ -560,10 +573,10 @@ def leaky_relu_cases(course: Course) -> list[Case]:
 # --- DLS course 1 week 4: the linear part and the whole model ---------------------------------
 
 LINEAR_FORMULAS = {
-    "dA_prev": "dA_prev = Wᵀ · dZ (np.dot(W.T, dZ); no 1/m here: dA_prev is dL/dA_prev, "
+    "dA_prev": "dA_prev = Wᵀ · dZ (`np.dot(W.T, dZ)`; no 1/m here: dA_prev is dL/dA_prev, "
                "per sample)",
-    "dW": "dW = (1/m) · dZ · A_prevᵀ (np.dot(dZ, A_prev.T) / m)",
-    "db": "db = (1/m) · Σ dZ over the samples (np.sum(dZ, axis=1, keepdims=True) / m)",
+    "dW": "dW = (1/m) · dZ · A_prevᵀ (`np.dot(dZ, A_prev.T) / m`)",
+    "db": "db = (1/m) · Σ dZ over the samples (`np.sum(dZ, axis=1, keepdims=True) / m`)",
 }
 
 
@@ -728,9 +741,9 @@ def model_cases(course: Course) -> list[Case]:
 # --- CS231n: layers.py and layer_utils.py -----------------------------------------------------
 
 AFFINE_FORMULAS = {
-    "dx": "dx = dout · wᵀ, reshaped to x's shape (dout.dot(w.T).reshape(x.shape))",
-    "dw": "dw = x_rowsᵀ · dout with x_rows = x.reshape(N, -1), the samples as rows",
-    "db": "db = Σ dout over the samples (np.sum(dout, axis=0))",
+    "dx": "dx = dout · wᵀ, reshaped to x's shape (`dout.dot(w.T).reshape(x.shape)`)",
+    "dw": "dw = x_rowsᵀ · dout with `x_rows = x.reshape(N, -1)`, the samples as rows",
+    "db": "db = Σ dout over the samples (`np.sum(dout, axis=0)`)",
 }
 
 
@@ -782,8 +795,8 @@ def softmax_cases(course: Course) -> list[Case]:
     loss = cross_entropy(X, y)
     loss.backward()
     formulas = {"loss": "loss = −(1/N) Σ_i log p[i, y_i] with p = softmax(x), row by row",
-                "dx": "dx = (p − onehot(y)) / N: dx = p.copy(); dx[np.arange(N), y] -= 1; "
-                      "dx /= N"}
+                "dx": "dx = (p − onehot(y)) / N: `dx = p.copy(); dx[np.arange(N), y] -= 1; "
+                      "dx /= N`"}
     return [Case((x, y), ("x", "y"), {"loss": np.asarray(loss.data), "dx": np.asarray(X.grad)},
                  positional("loss", "dx"), formulas, batch=5)]
 

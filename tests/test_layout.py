@@ -29,6 +29,7 @@ ALLOWED = {
     "nn": {"value", "ops", "shapes", "policy", "losses"},
     "datasets": {"shapes"},
     "viz": {"value", "explain"},
+    "check": {"value", "losses", "policy"},
 }
 ENGINE = ("value", "ops", "backward", "shapes", "policy")  # value.py and all it imports
 

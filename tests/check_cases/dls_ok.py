@@ -1,5 +1,5 @@
 # expect: all ok
-# Deep Learning Specialization, course 1 week 4: the notebook's functions, as the course writes them.
+# Deep Learning Specialization, course 1 week 4: the functions as the notebook writes them.
 import numpy as np
 
 
