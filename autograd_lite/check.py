@@ -143,7 +143,7 @@ class Report:
 def wrap(text: str, width: int = 88, indent: str = "  ") -> list[str]:
     """``text`` in lines of at most ``width`` (where it can), never breaking inside `code`."""
     lines, line = [], ""
-    for word in re.findall(r"`[^`]*`\S*|\S+", text):
+    for word in re.findall(r"[^\s`]*`[^`]*`\S*|\S+", text):
         if line and len(indent) + len(line) + 1 + len(word) > width:
             lines.append(indent + line)
             line = word
