@@ -136,7 +136,8 @@ class Report:
             tail += f"{len(self.results) - 1} right, 1 wrong: {wrong[0]}."
         else:
             tail += (f"{len(self.results) - len(wrong)} right, {len(wrong)} wrong. Start with "
-                     f"{wrong[0]}: the later ones may only inherit its mistake.")
+                     f"{wrong[0]}: the functions are listed in the order they build on each "
+                     "other, and a later one may only inherit an earlier one's mistake.")
         return "\n\n".join([head, *map(str, self.results), "\n".join(wrap(tail, indent=""))])
 
 
@@ -923,5 +924,8 @@ def check(source: Any) -> Report:
 
 def _check_function(name: str, fn: Callable, cases: list[Case], course: Course) -> Result:
     results = [judge(name, fn, case, course) for case in cases]
-    return next((r for r in results if not r.ok), None) or next(
+    chosen = next((r for r in results if not r.ok), None) or next(
         (r for r in results if r.diagnosis == "kink-only"), results[0])
+    if chosen.ok:  # right in every case: say which were tried
+        chosen.where = ", ".join(r.where for r in results if r.where)
+    return chosen

@@ -209,3 +209,14 @@ def test_every_function_of_check_fits_on_a_screen():
     for node in ast.walk(tree):
         if isinstance(node, ast.FunctionDef):
             assert node.end_lineno - node.lineno + 1 <= 60, node.name
+
+
+def test_the_docs_page_walks_through_each_seed_and_each_seed_page_links_to_it():
+    docs = Path(__file__).resolve().parents[1] / "docs"
+    page = (docs / "check.md").read_text(encoding="utf-8")
+    for seed in range(5):
+        assert f"{{#seed00{seed}}}" in page
+        question = (docs / "questions" / f"seed00{seed}.md").read_text(encoding="utf-8")
+        assert f"](../check.md#seed00{seed})" in question
+    for diagnosis in DIAGNOSES:
+        assert f"| `{diagnosis}` |" in page
