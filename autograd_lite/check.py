@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import contextlib
 import copy
-import inspect
 import io
 import re
 import sys
@@ -40,9 +39,7 @@ from typing import Any
 
 import numpy as np
 
-from .losses import cross_entropy
-from .policy import relu_subgradient
-from .value import Value
+from .courses import CHECKS, DLS, Case, Course, Unreadable, kind, relu_course
 
 DIAGNOSES = ("ok", "kink-only", "no-chain-rule", "wrong-variable", "scale", "sign",
              "transpose", "shape", "mutates-input", "wrong-value")
@@ -51,19 +48,6 @@ RIGHT = ("ok", "kink-only")
 
 class CheckError(Exception):
     """The source cannot be loaded, or holds no function that check recognises."""
-
-
-@dataclass(frozen=True)
-class Course:
-    """A course's conventions: its name and the metric its notebooks print."""
-
-    key: str
-    title: str
-    metric: str
-
-
-DLS = Course("dls", "Deep Learning Specialization", "difference")
-CS231N = Course("cs231n", "CS231n", "rel_error")
 
 
 def difference(theirs: np.ndarray, truth: np.ndarray) -> float:
@@ -153,56 +137,6 @@ def wrap(text: str, width: int = 88, indent: str = "  ") -> list[str]:
     return lines + [indent + line] if line else lines
 
 
-# --- one case: the arguments, the truth, the known mistakes -----------------------------------
-
-@dataclass
-class Variant:
-    """What one known mistake produces, computed from the truth: outputs it changes."""
-
-    diagnosis: str
-    outputs: dict[str, np.ndarray]
-    message: str
-
-
-@dataclass
-class Case:
-    """One call of a learner's function and what the engine says it must return."""
-
-    args: tuple
-    argnames: tuple[str, ...]
-    truth: dict[str, np.ndarray]  # output name -> the engine's result, in backward order
-    read: Callable[[Any], dict[str, Any]]
-    formulas: dict[str, str]
-    upstream: int | None = None  # the argument that is the upstream gradient
-    kinks: dict[float, dict[str, np.ndarray]] = field(default_factory=dict)  # s -> truth at s
-    kink_words: str = ""  # e.g. "Z is exactly 0 ... relu'(0) = {s:g}"
-    variants: list[Variant] = field(default_factory=list)
-    where: str = ""
-    batch: int = 1  # m (DLS) or N (CS231n): the sample count a 1/m belongs to
-
-
-def positional(*names: str) -> Callable[[Any], dict[str, Any]]:
-    """Read a return value of ``len(names)`` items (one name: the value itself)."""
-    def read(ret: Any) -> dict[str, Any]:
-        if len(names) == 1:
-            return {names[0]: ret}
-        if not isinstance(ret, tuple | list) or len(ret) != len(names):
-            raise Unreadable(f"it returned {_kind(ret)}; the convention is a tuple "
-                             f"({', '.join(names)})")
-        return dict(zip(names, ret))
-    return read
-
-
-class Unreadable(Exception):
-    """The return value does not have the convention's structure."""
-
-
-def _kind(x: Any) -> str:
-    if isinstance(x, tuple | list):
-        return f"a {type(x).__name__} of {len(x)}"
-    return "None" if x is None else f"a {type(x).__name__}"
-
-
 def close(a: np.ndarray, b: np.ndarray) -> bool:
     return a.shape == b.shape and bool(np.allclose(a, b, rtol=1e-6, atol=1e-10))
 
@@ -287,7 +221,7 @@ def diagnose(out: str, got: Any, probe: Any, case: Case, course: Course) -> Verd
     truth, formula = case.truth[out], case.formulas[out]
     a = None if got is None else as_array(got)  # np.asarray(None, float) would be nan
     if a is None or a.dtype == object:
-        return Verdict(out, "wrong-value", f"{out} is {_kind(got)}, not an array of numbers. "
+        return Verdict(out, "wrong-value", f"{out} is {kind(got)}, not an array of numbers. "
                        f"The formula: {formula}.")
     if a.shape != truth.shape:
         return _shape_verdict(out, a, truth, formula)
@@ -424,7 +358,7 @@ def judge(name: str, fn: Callable, case: Case, course: Course) -> Result:
         result.metric, result.message = first.metric, first.message
         result.also_wrong = [(v.output, v.diagnosis) for v in wrong[1:]]
         if result.also_wrong:
-            result.message += _also_wrong(result.also_wrong, first.diagnosis)
+            result.message += _also_wrong(wrong[1:], first)
         if changed:
             result.message += f" It also changes its arguments in place: {'; '.join(changed)}."
         return result
@@ -441,10 +375,11 @@ def judge(name: str, fn: Callable, case: Case, course: Course) -> Result:
     return result
 
 
-def _also_wrong(others: list[tuple[str, str]], first: str) -> str:
-    if all(d == first for _, d in others):
-        return f" Also wrong, the same way: {_names([o for o, _ in others])}."
-    return " Also wrong: " + ", ".join(f"{o} ({d})" for o, d in others) + "."
+def _also_wrong(others: list[Verdict], first: Verdict) -> str:
+    if all((v.diagnosis, v.factor) == (first.diagnosis, first.factor) for v in others):
+        return f" Also wrong, the same way: {_names([v.output for v in others])}."
+    return " Also wrong: " + ", ".join(
+        f"{v.output} ({v.diagnosis}{f' ×{v.factor:g}' if v.factor else ''})" for v in others) + "."
 
 
 def _names(names: list[str]) -> str:
@@ -482,384 +417,6 @@ def _shape_words(name: str, x: Any) -> str:
     if isinstance(x, tuple | list):
         return f"{name} ({', '.join(_shape_words('', y).strip() for y in x)})"
     return f"{name} {x!r}"
-
-
-# --- the test data: small, exact (multiples of 1/4), with planted zeros ------------------------
-
-def quarters(rng: np.random.Generator, shape: tuple[int, ...], top: int = 8,
-             nonzero: bool = False) -> np.ndarray:
-    """Random multiples of 1/4 in [−top/4, top/4]: every product and sum below stays exact."""
-    x = rng.integers(-top, top + 1, size=shape) / 4
-    if nonzero:
-        x[x == 0] = 0.25 * rng.choice([-1, 1], size=int((x == 0).sum()))
-    return x
-
-
-def plant_zeros(x: np.ndarray, count: int = 3) -> np.ndarray:
-    """``x`` with exact zeros at ``count`` fixed, spread-out positions."""
-    x = x.copy()
-    x.flat[np.linspace(1, x.size - 2, count).astype(int)] = 0.0
-    return x
-
-
-def through(f: Callable[[Value], Value], x: np.ndarray, g: np.ndarray) -> np.ndarray:
-    """The engine's backward of ``f`` at ``x`` with upstream gradient ``g``: d(out)/dx · g."""
-    v = Value(x.copy())
-    f(v).backward(g)
-    return np.asarray(v.grad)
-
-
-# --- DLS course 1 week 4: the activations -----------------------------------------------------
-
-def _words(course: Course) -> tuple[str, str, str]:
-    return ("dA", "Z", "dZ") if course is DLS else ("dout", "x", "dx")
-
-
-def relu_kink_words(x: str) -> str:
-    return (f"Right, except where {x} is exactly 0 (the test data plants such zeros): there you "
-            f"use relu'(0) = {{s:g}} (as `{x} >= 0` does), where PyTorch and the course use "
-            f"relu'(0) = 0 (`{x} > 0`). Both are valid subgradients of ReLU at its kink, so this "
-            f"counts as right; with real data {x} is almost never exactly 0 and training does "
-            "not change.")
-
-
-def relu_cases(course: Course) -> list[Case]:
-    rng = np.random.default_rng(140)
-    up, x, out = _words(course)
-    shape = (3, 5) if course is DLS else (4, 3)
-    Z, dA = plant_zeros(quarters(rng, shape)), quarters(rng, shape, nonzero=True)
-    activation, test = (("the output A = relu(Z)", "A") if course is DLS else
-                        ("relu's output", "out"))
-    blind = Variant("wrong-variable", {out: dA.copy()},
-                    f"{out} equals {up} everywhere, as if there were no ReLU: the derivative "
-                    f"was taken at {activation}, which is never negative, so a test like "
-                    f"`{test} >= 0` is true for every entry. ReLU's derivative is a function of "
-                    f"its input: {out} = {up} · 1[{x} > 0].")
-    return [Case(
-        (dA, Z), (up, "cache"), {out: through(Value.relu, Z, dA)}, positional(out),
-        {out: f"{out} = {up} · 1[{x} > 0] (`{out} = np.array({up}, copy=True); "
-              f"{out}[{x} <= 0] = 0`)"},
-        upstream=0, variants=[blind], batch=shape[0],
-        kinks={1.0: {out: through(lambda v: v.relu(subgradient=1.0), Z, dA)}},
-        kink_words=relu_kink_words(x))]
-
-
-def sigmoid_cases(course: Course) -> list[Case]:
-    rng = np.random.default_rng(141)
-    Z, dA = quarters(rng, (3, 5)), quarters(rng, (3, 5), nonzero=True)
-    at_z = Variant("wrong-variable", {"dZ": dA * Z * (1 - Z)},
-                   "Z · (1 − Z) is sigmoid's derivative written with Z where it needs the "
-                   "output s = sigmoid(Z): σ'(Z) = s · (1 − s). The cache holds Z, not A: "
-                   "compute `s = 1 / (1 + np.exp(-Z))` first, then dZ = dA · s · (1 − s).")
-    return [Case((dA, Z), ("dA", "cache"), {"dZ": through(Value.sigmoid, Z, dA)},
-                 positional("dZ"), {"dZ": "dZ = dA · s · (1 − s) with `s = 1 / (1 + np.exp(-Z))`"},
-                 upstream=0, variants=[at_z], batch=5)]
-
-
-def leaky_relu_cases(course: Course) -> list[Case]:
-    rng = np.random.default_rng(142)
-    Z, dA = plant_zeros(quarters(rng, (3, 5))), quarters(rng, (3, 5), nonzero=True)
-    return [Case(
-        (dA, Z), ("dA", "cache"), {"dZ": through(Value.leaky_relu, Z, dA)}, positional("dZ"),
-        {"dZ": "dZ = dA · (1 if Z > 0 else 0.01): `dZ = np.array(dA, copy=True); "
-               "dZ[Z <= 0] *= 0.01` (multiply, not set)"},
-        upstream=0, batch=5,
-        kinks={1.0: {"dZ": through(lambda v: v.leaky_relu(0.01, subgradient=1.0), Z, dA)}},
-        kink_words="Right, except where Z is exactly 0 (the test data plants such zeros): there "
-                   "you use leaky_relu'(0) = {s:g} (as a test `Z < 0` does), where PyTorch uses "
-                   "the slope, 0.01 (`Z <= 0`). Both lie in [0.01, 1], the subgradients at the "
-                   "kink, so this counts as right.")]
-
-
-# --- DLS course 1 week 4: the linear part and the whole model ---------------------------------
-
-LINEAR_FORMULAS = {
-    "dA_prev": "dA_prev = Wᵀ · dZ (`np.dot(W.T, dZ)`; no 1/m here: dA_prev is dL/dA_prev, "
-               "per sample)",
-    "dW": "dW = (1/m) · dZ · A_prevᵀ (`np.dot(dZ, A_prev.T) / m`)",
-    "db": "db = (1/m) · Σ dZ over the samples (`np.sum(dZ, axis=1, keepdims=True) / m`)",
-}
-
-
-def plant_layer(rng: np.random.Generator, A_prev: np.ndarray, n: int,
-                at: tuple[tuple[int, int], ...], top: int = 4) -> tuple[np.ndarray, np.ndarray]:
-    """W, b of a layer on ``A_prev`` whose Z = W·A_prev + b is exactly 0 at the ``at`` (i, j)."""
-    W, b = quarters(rng, (n, A_prev.shape[0]), top), quarters(rng, (n, 1), top)
-    for i, j in at:
-        b[i, 0] = -(W[i] @ A_prev[:, j])
-    return W, b
-
-
-def linear_truth(A_prev: np.ndarray, W: np.ndarray, b: np.ndarray, g: np.ndarray,
-                 activation: str | None = None, s: float = 0.0) -> dict[str, np.ndarray]:
-    """The engine: Z = W·A_prev + b, A = activation(Z), backward with dL/dA = g; dW, db of J."""
-    A, Wv, bv = Value(A_prev), Value(W), Value(b)
-    with relu_subgradient(s):
-        Z = Wv @ A + bv
-        out = Z if activation is None else getattr(Z, activation)()
-    out.backward(g)
-    m = A_prev.shape[1]
-    return {"dA_prev": np.asarray(A.grad), "dW": np.asarray(Wv.grad) / m,
-            "db": np.asarray(bv.grad) / m}
-
-
-def linear_cases(course: Course) -> list[Case]:
-    rng = np.random.default_rng(143)
-    A_prev = quarters(rng, (4, 5))
-    W, b = plant_layer(rng, A_prev, 3, ())
-    dZ = quarters(rng, (3, 5), nonzero=True)
-    return [Case((dZ, (A_prev, W, b)), ("dZ", "cache"), linear_truth(A_prev, W, b, dZ),
-                 positional("dA_prev", "dW", "db"), LINEAR_FORMULAS, upstream=0, batch=5)]
-
-
-def linear_activation_cases(course: Course) -> list[Case]:
-    rng = np.random.default_rng(144)
-    A_prev = quarters(rng, (4, 5))
-    W, b = plant_layer(rng, A_prev, 3, ((0, 1), (1, 3), (2, 0)))
-    Z, dA = W @ A_prev + b, quarters(rng, (3, 5), nonzero=True)
-    args, names = (lambda act: (dA, ((A_prev, W, b), Z), act)), ("dA", "cache", "activation")
-    read = positional("dA_prev", "dW", "db")
-    relu_f = dict(LINEAR_FORMULAS)
-    relu_f["dA_prev"] += ", with dZ = dA · 1[Z > 0] (relu_backward(dA, activation_cache))"
-    sig_f = dict(LINEAR_FORMULAS)
-    sig_f["dA_prev"] += ", with dZ = dA · s · (1 − s), s = sigmoid(Z) (sigmoid_backward)"
-    blind = Variant("wrong-variable", linear_truth(A_prev, W, b, dA),
-                    "The ReLU step let dA through unchanged, as if there were no ReLU: its "
-                    "derivative was taken at the output A, which is never negative, or not at "
-                    "all. dZ = relu_backward(dA, activation_cache) = dA · 1[Z > 0], then the "
-                    "linear step on dZ.")
-    at_z = Variant("wrong-variable", linear_truth(A_prev, W, b, dA * Z * (1 - Z)),
-                   "The sigmoid step used Z · (1 − Z), the derivative written with Z where it "
-                   "needs s = sigmoid(Z): dZ = dA · s · (1 − s).")
-    relu = Case(args("relu"), names, linear_truth(A_prev, W, b, dA, "relu"), read, relu_f,
-                upstream=0, variants=[blind], where="activation='relu'", batch=5,
-                kinks={1.0: linear_truth(A_prev, W, b, dA, "relu", s=1.0)},
-                kink_words=relu_kink_words("Z"))
-    sigmoid = Case(args("sigmoid"), names, linear_truth(A_prev, W, b, dA, "sigmoid"), read,
-                   sig_f, upstream=0, variants=[at_z], where="activation='sigmoid'", batch=5)
-    return [relu, sigmoid]
-
-
-LAYERS = (4, 3, 2, 1)  # L_model_backward's network: two ReLU layers, a sigmoid output
-
-
-def model_data(rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, list]:
-    """X, Y and the parameters [(W1, b1), ...] with planted zeros in Z1 and Z2."""
-    X = quarters(rng, (LAYERS[0], 5))
-    Y = np.array([[1.0, 0.0, 0.0, 1.0, 1.0]])
-    params, A = [], X
-    for n, at in zip(LAYERS[1:], (((0, 1), (2, 4)), ((1, 2),), ())):
-        W, b = plant_layer(rng, A, n, at, top=4 if at else 1)  # the output: AL not near 0 or 1
-        params.append((W, b))
-        Z = W @ A + b
-        A = np.maximum(Z, 0)
-    return X, Y, params
-
-
-def model_truth(X: np.ndarray, Y: np.ndarray, params: list, s: float = 0.0,
-                dAL: np.ndarray | None = None) -> dict:
-    """The engine on the whole network and the cost J = (1/m) Σ cross-entropy: the grads.
-
-    With ``dAL``, what the grads would be if dL/dAL were that (a known mistake's result).
-    """
-    m, L = X.shape[1], len(params)
-    A = Value(X)
-    activations, leaves = [A], []
-    with relu_subgradient(s):
-        for layer, (W, b) in enumerate(params, 1):
-            Wv, bv = Value(W), Value(b)
-            leaves.append((Wv, bv))
-            Z = Wv @ A + bv
-            A = Z.relu() if layer < L else Z.sigmoid()
-            activations.append(A)
-    if dAL is None:
-        J = (-(Y * A.log() + (1 - Y) * (1 - A).log())).sum() / m
-        J.backward()
-    else:
-        A.backward(dAL / m)
-    truth = {}
-    for layer in range(L, 0, -1):  # backward order: nearest the loss first
-        truth[f"dA{layer - 1}"] = m * np.asarray(activations[layer - 1].grad)  # dL/dA, per sample
-        truth[f"dW{layer}"] = np.asarray(leaves[layer - 1][0].grad)
-        truth[f"db{layer}"] = np.asarray(leaves[layer - 1][1].grad)
-    return truth
-
-
-def model_caches(X: np.ndarray, params: list) -> tuple[np.ndarray, list]:
-    """AL and the notebook's caches [((A_prev, W, b), Z), ...] of the forward pass."""
-    caches, A = [], X
-    for layer, (W, b) in enumerate(params, 1):
-        Z = W @ A + b
-        caches.append(((A, W, b), Z))
-        A = np.maximum(Z, 0) if layer < len(params) else 1 / (1 + np.exp(-Z))
-    return A, caches
-
-
-def read_grads(L: int) -> Callable[[Any], dict[str, Any]]:
-    """The grads dict in either of the notebook's key schemes: dA{l-1} or the older dA{l}."""
-    def read(ret: Any) -> dict[str, Any]:
-        if not isinstance(ret, dict):
-            raise Unreadable(f"it returned {_kind(ret)}; the convention is the dict grads")
-        if "dA0" in ret:
-            return dict(ret)
-        if f"dA{L}" in ret:  # the older notebook: grads["dA" + str(l)] holds dA of layer l-1
-            shifted = {f"dA{layer - 1}": ret.get(f"dA{layer}") for layer in range(1, L + 1)}
-            return {**{k: v for k, v in ret.items() if not k.startswith("dA")}, **shifted}
-        raise Unreadable(f"its grads has the keys {', '.join(sorted(map(str, ret)))}; the "
-                         f"convention is dA0 … dA{L - 1} (or the older notebook's dA1 … dA{L}), "
-                         f"dW1 … dW{L} and db1 … db{L}")
-    return read
-
-
-def model_formulas(L: int) -> dict[str, str]:
-    f = {f"dA{L - 1}": f"dA{L - 1} = W{L}ᵀ · dZ{L}, with dZ{L} = dAL · σ'(Z{L}) and dAL = "
-                       "−(Y/AL − (1 − Y)/(1 − AL)), the derivative of the loss with respect to "
-                       "AL (not the derivative of the activation)"}
-    for layer in range(L, 0, -1):
-        if layer < L:
-            f[f"dA{layer - 1}"] = (f"dA{layer - 1} = W{layer}ᵀ · dZ{layer}, with dZ{layer} = "
-                                   f"dA{layer} · 1[Z{layer} > 0]")
-        f[f"dW{layer}"] = f"dW{layer} = (1/m) · dZ{layer} · A{layer - 1}ᵀ"
-        f[f"db{layer}"] = f"db{layer} = (1/m) · Σ dZ{layer} over the samples (keepdims=True)"
-    return f
-
-
-def model_cases(course: Course) -> list[Case]:
-    X, Y, params = model_data(np.random.default_rng(145))
-    AL, caches = model_caches(X, params)
-    L = len(params)
-    seed001 = Variant("wrong-value", model_truth(X, Y, params, dAL=AL * (1 - AL)),
-                      "Your dAL is AL · (1 − AL), the derivative of the sigmoid activation; dAL "
-                      "is the derivative of the loss with respect to AL: dAL = −(Y/AL − (1 − Y)/"
-                      "(1 − AL)). The activation's derivative enters one step later, in "
-                      "sigmoid_backward.")
-    return [Case((AL, Y, caches), ("AL", "Y", "caches"), model_truth(X, Y, params),
-                 read_grads(L), model_formulas(L), batch=X.shape[1], variants=[seed001],
-                 kinks={1.0: model_truth(X, Y, params, s=1.0)},
-                 kink_words=relu_kink_words("Z"))]
-
-
-# --- CS231n: layers.py and layer_utils.py -----------------------------------------------------
-
-AFFINE_FORMULAS = {
-    "dx": "dx = dout · wᵀ, reshaped to x's shape (`dout.dot(w.T).reshape(x.shape)`)",
-    "dw": "dw = x_rowsᵀ · dout with `x_rows = x.reshape(N, -1)`, the samples as rows",
-    "db": "db = Σ dout over the samples (`np.sum(dout, axis=0)`)",
-}
-
-
-def affine_truth(x: np.ndarray, w: np.ndarray, b: np.ndarray, dout: np.ndarray,
-                 s: float | None = None) -> dict[str, np.ndarray]:
-    """The engine: out = x.reshape(N, D) · w + b (then relu, with relu'(0) = s), backward dout."""
-    xv, wv, bv = Value(x), Value(w), Value(b)
-    out = xv.reshape(x.shape[0], w.shape[0]) @ wv + bv
-    if s is not None:
-        out = out.relu(subgradient=s)
-    out.backward(dout)
-    return {"dx": np.asarray(xv.grad), "dw": np.asarray(wv.grad), "db": np.asarray(bv.grad)}
-
-
-def affine_data(rng: np.random.Generator, plant: bool) -> tuple[np.ndarray, ...]:
-    x = quarters(rng, (4, 2, 3))  # (N, d1, d2): the assignment's x has more than two axes
-    w, b = quarters(rng, (6, 5), top=4), quarters(rng, (5,), top=4)
-    rows = x.reshape(4, 6)
-    for i, j in ((0, 1), (2, 3), (3, 0)) if plant else ():
-        b[j] = -(rows[i] @ w[:, j])
-    return x, w, b, quarters(rng, (4, 5), nonzero=True)
-
-
-def affine_cases(course: Course) -> list[Case]:
-    x, w, b, dout = affine_data(np.random.default_rng(146), plant=False)
-    return [Case((dout, (x, w, b)), ("dout", "cache"), affine_truth(x, w, b, dout),
-                 positional("dx", "dw", "db"), AFFINE_FORMULAS, upstream=0, batch=4)]
-
-
-def affine_relu_cases(course: Course) -> list[Case]:
-    x, w, b, dout = affine_data(np.random.default_rng(147), plant=True)
-    a = x.reshape(4, 6) @ w + b
-    formulas = dict(AFFINE_FORMULAS)
-    formulas["dx"] += ", after da = relu_backward(dout, relu_cache) = dout · 1[a > 0]"
-    blind = Variant("wrong-variable", affine_truth(x, w, b, dout),
-                    "The ReLU step let dout through unchanged, as if there were no ReLU (its "
-                    "derivative taken at its output, which is never negative, or not at all): "
-                    "da = relu_backward(dout, relu_cache), then affine_backward(da, fc_cache).")
-    return [Case((dout, ((x, w, b), a)), ("dout", "cache"), affine_truth(x, w, b, dout, 0.0),
-                 positional("dx", "dw", "db"), formulas, upstream=0, variants=[blind], batch=4,
-                 kinks={1.0: affine_truth(x, w, b, dout, 1.0)},
-                 kink_words=relu_kink_words("a"))]
-
-
-def softmax_cases(course: Course) -> list[Case]:
-    rng = np.random.default_rng(148)
-    x, y = quarters(rng, (5, 4)), np.array([0, 3, 1, 1, 2])
-    X = Value(x)
-    loss = cross_entropy(X, y)
-    loss.backward()
-    formulas = {"loss": "loss = −(1/N) Σ_i log p[i, y_i] with p = softmax(x), row by row",
-                "dx": "dx = (p − onehot(y)) / N: `dx = p.copy(); dx[np.arange(N), y] -= 1; "
-                      "dx /= N`"}
-    return [Case((x, y), ("x", "y"), {"loss": np.asarray(loss.data), "dx": np.asarray(X.grad)},
-                 positional("loss", "dx"), formulas, batch=5)]
-
-
-def hinge_truth(x: np.ndarray, y: np.ndarray, s: float) -> dict[str, np.ndarray]:
-    """The engine: loss = (1/N) Σ_i Σ_{j≠y_i} max(0, x_ij − x_iy + 1), with max'(0) = s."""
-    N, C = x.shape
-    X = Value(x)
-    correct = X[np.arange(N), y].reshape(N, 1)
-    others = 1.0 - np.eye(C)[y]
-    loss = ((X - correct + 1.0).relu(subgradient=s) * others).sum() / N
-    loss.backward()
-    return {"loss": np.asarray(loss.data), "dx": np.asarray(X.grad)}
-
-
-def svm_cases(course: Course) -> list[Case]:
-    rng = np.random.default_rng(149)
-    x, y = quarters(rng, (5, 4)), np.array([2, 0, 3, 1, 1])
-    for i in (0, 2, 3):  # planted: margins exactly 0
-        x[i, (y[i] + 1) % 4] = x[i, y[i]] - 1
-    formulas = {"loss": "loss = (1/N) Σ_i Σ_{j≠y_i} max(0, x[i, j] − x[i, y_i] + 1)",
-                "dx": "dx[i, j] = 1[margin_ij > 0] for j ≠ y_i and dx[i, y_i] = −(the number of "
-                      "positive margins in row i), all divided by N"}
-    return [Case((x, y), ("x", "y"), hinge_truth(x, y, 0.0), positional("loss", "dx"), formulas,
-                 batch=5, kinks={1.0: hinge_truth(x, y, 1.0)},
-                 kink_words="Right, except where a margin is exactly 0 (x[i, j] − x[i, y_i] + 1 = "
-                            "0, planted in the test data): there you count the margin as active "
-                            "(subgradient {s:g}, as `margins >= 0` on the unclipped margins "
-                            "does), where the course's solution and PyTorch's hinge loss use 0 "
-                            "(`margins > 0`). Both are valid subgradients of max(0, ·) at 0, so "
-                            "this counts as right.")]
-
-
-# --- recognising the functions, loading the source --------------------------------------------
-
-CHECKS: tuple[tuple[str, Course | None, Callable[[Course], list[Case]]], ...] = (
-    # in the order a learner should fix them: the building blocks before what calls them
-    ("sigmoid_backward", DLS, sigmoid_cases),
-    ("relu_backward", None, relu_cases),  # both courses: the file tells which
-    ("leaky_relu_backward", DLS, leaky_relu_cases),
-    ("linear_backward", DLS, linear_cases),
-    ("linear_activation_backward", DLS, linear_activation_cases),
-    ("L_model_backward", DLS, model_cases),
-    ("affine_backward", CS231N, affine_cases),
-    ("affine_relu_backward", CS231N, affine_relu_cases),
-    ("softmax_loss", CS231N, softmax_cases),
-    ("svm_loss", CS231N, svm_cases),
-)
-CS231N_NAMES = {"affine_forward", "affine_backward", "affine_relu_forward", "affine_relu_backward",
-                "relu_forward", "softmax_loss", "svm_loss", "conv_forward_naive",
-                "conv_backward_naive", "max_pool_forward_naive", "batchnorm_forward"}
-
-
-def relu_course(namespace: dict[str, Any], fn: Callable) -> Course:
-    """relu_backward is in both courses: CS231n's is ``(dout, cache)`` or sits among CS231n's."""
-    try:
-        first = next(iter(inspect.signature(fn).parameters), "")
-    except (TypeError, ValueError):
-        first = ""
-    if first in ("dout", "dA"):
-        return CS231N if first == "dout" else DLS
-    return CS231N if CS231N_NAMES & namespace.keys() else DLS
 
 
 def load(source: Any) -> tuple[dict[str, Any], str]:
@@ -915,7 +472,7 @@ def check(source: Any) -> Report:
         fn = namespace.get(name)
         if callable(fn):
             course = course or relu_course(namespace, fn)
-            results.append(_check_function(name, fn, build(course), course))
+            results.append(_check_function(name, fn, build(course, namespace), course))
     if not results:
         raise CheckError(f"{label}: no function that check recognises (it knows "
                          f"{', '.join(name for name, _, _ in CHECKS)})")
