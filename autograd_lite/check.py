@@ -39,7 +39,7 @@ from typing import Any
 
 import numpy as np
 
-from .courses import CHECKS, DLS, Case, Course, Unreadable, kind, relu_course
+from .courses import CHECKS, DLS, REQUIRES, Case, Course, Unreadable, kind, relu_course
 
 DIAGNOSES = ("ok", "kink-only", "no-chain-rule", "wrong-variable", "scale", "sign",
              "transpose", "shape", "mutates-input", "wrong-value")
@@ -104,6 +104,7 @@ class Report:
 
     source: str
     results: list[Result]
+    skipped: list[str] = field(default_factory=list)  # recognised, but cannot be checked
 
     @property
     def ok(self) -> bool:
@@ -122,6 +123,8 @@ class Report:
             tail += (f"{len(self.results) - len(wrong)} right, {len(wrong)} wrong. Start with "
                      f"{wrong[0]}: the functions are listed in the order they build on each "
                      "other, and a later one may only inherit an earlier one's mistake.")
+        if self.skipped:
+            tail += f" Not checked: {'; '.join(self.skipped)}."
         return "\n\n".join([head, *map(str, self.results), "\n".join(wrap(tail, indent=""))])
 
 
@@ -333,7 +336,9 @@ SHAPE_ERRORS = ("shape", "broadcast", "align", "mismatch", "dimension")
 
 def judge(name: str, fn: Callable, case: Case, course: Course) -> Result:
     """The verdict on one call of the learner's ``fn``."""
-    result = Result(name, False, "wrong-value", None, None, "", course, case.where)
+    result = Result(name, False, "wrong-value", None, None, case.problem, course, case.where)
+    if case.problem:
+        return result
     ret, changed, error = call(fn, case)
     if error is not None:
         return _raised(result, error, case)
@@ -467,16 +472,21 @@ def check(source: Any) -> Report:
     (True, 'ok')
     """
     namespace, label = load(source)
-    results = []
+    results, skipped = [], []
     for name, course, build in CHECKS:
         fn = namespace.get(name)
-        if callable(fn):
-            course = course or relu_course(namespace, fn)
-            results.append(_check_function(name, fn, build(course, namespace), course))
+        if not callable(fn):
+            continue
+        if name in REQUIRES and not callable(namespace.get(REQUIRES[name])):
+            skipped.append(f"{name} (it needs {REQUIRES[name]} in the same file, for its cache)")
+            continue
+        course = course or relu_course(namespace, fn)
+        results.append(_check_function(name, fn, build(course, namespace), course))
     if not results:
         raise CheckError(f"{label}: no function that check recognises (it knows "
-                         f"{', '.join(name for name, _, _ in CHECKS)})")
-    return Report(label, results)
+                         f"{', '.join(name for name, _, _ in CHECKS)})"
+                         + (f"; not checked: {'; '.join(skipped)}" if skipped else ""))
+    return Report(label, results, skipped)
 
 
 def _check_function(name: str, fn: Callable, cases: list[Case], course: Course) -> Result:

@@ -62,6 +62,7 @@ class Case:
     variants: list[Variant] = field(default_factory=list)
     where: str = ""
     batch: int = 1  # m (DLS) or N (CS231n): the sample count a 1/m belongs to
+    problem: str = ""  # why the function cannot be checked (its own forward is wrong)
 
 
 def positional(*names: str) -> Callable[[Any], dict[str, Any]]:
@@ -530,6 +531,122 @@ def three_layer_cases(course: Course, namespace: dict[str, Any]) -> list[Case]:
                  kink_words=relu_kink_words("Z"))]
 
 
+# --- CS231n with the file's own forward: batch normalization, convolution, max pooling -------
+
+REQUIRES = {"batchnorm_backward": "batchnorm_forward", "batchnorm_backward_alt":
+            "batchnorm_forward", "conv_backward_naive": "conv_forward_naive",
+            "max_pool_backward_naive": "max_pool_forward_naive"}
+
+
+def their_forward(namespace: dict[str, Any], name: str, args: tuple,
+                  truth: np.ndarray) -> tuple[Any, str]:
+    """(cache, "") from the file's forward ``name``, or (None, why it cannot be used)."""
+    try:
+        with contextlib.redirect_stdout(io.StringIO()), np.errstate(all="ignore"):
+            out, cache = namespace[name](*copy.deepcopy(args))
+    except Exception as e:  # the learner's forward may raise anything
+        return None, (f"{name} raised {type(e).__name__}: {' '.join(str(e).split())[:200]}; "
+                      f"the backward needs the cache it returns. Fix the forward first.")
+    a = np.asarray(out, dtype=np.float64) if isinstance(out, np.ndarray) else None
+    if a is None or a.shape != truth.shape or not np.allclose(a, truth, rtol=1e-6, atol=1e-9):
+        return None, (f"{name}'s output is not the engine's for the same inputs, so the cache it "
+                      f"returns cannot be trusted: fix the forward first.")
+    return cache, ""
+
+
+def norm_truth(x: np.ndarray, gamma: np.ndarray, beta: np.ndarray, dout: np.ndarray | None,
+               axis: int, eps: float) -> dict[str, np.ndarray]:
+    """The engine: out = gamma · (x − mean) / sqrt(var + eps) + beta over ``axis``."""
+    xv, gv, bv = Value(x), Value(gamma), Value(beta)
+    xc = xv - xv.mean(axis=axis, keepdims=True)
+    out = gv * (xc / ((xc * xc).mean(axis=axis, keepdims=True) + eps) ** 0.5) + bv
+    if dout is None:
+        return {"out": np.asarray(out.data)}
+    out.backward(dout)
+    return {"dx": np.asarray(xv.grad), "dgamma": np.asarray(gv.grad),
+            "dbeta": np.asarray(bv.grad)}
+
+
+def batchnorm_cases(course: Course, namespace: dict[str, Any]) -> list[Case]:
+    rng = np.random.default_rng(152)
+    x, dout = quarters(rng, (4, 3)) + np.arange(3), quarters(rng, (4, 3), nonzero=True)
+    gamma, beta = quarters(rng, (3,), nonzero=True), quarters(rng, (3,))
+    param = {"mode": "train", "eps": 1e-5}
+    forward = norm_truth(x, gamma, beta, None, 0, 1e-5)["out"]
+    cache, problem = their_forward(namespace, "batchnorm_forward", (x, gamma, beta, param),
+                                   forward)
+    formulas = {"dx": "dx = (1/N) · gamma / σ · (N · dout − Σ dout − x̂ · Σ (dout · x̂)), "
+                      "with x̂ = (x − μ)/σ, σ = sqrt(var + eps) and the sums over the batch",
+                "dgamma": "dgamma = Σ dout · x̂ over the batch (axis=0)",
+                "dbeta": "dbeta = Σ dout over the batch (axis=0)"}
+    return [Case((dout, cache), ("dout", "cache"), norm_truth(x, gamma, beta, dout, 0, 1e-5),
+                 positional("dx", "dgamma", "dbeta"), formulas, upstream=0, batch=4,
+                 problem=problem)]
+
+
+def conv_truth(x: np.ndarray, w: np.ndarray, b: np.ndarray, pad: int,
+               dout: np.ndarray | None) -> dict[str, np.ndarray]:
+    """The engine: a stride-1 convolution as padding matrices, patches and one matmul."""
+    (N, C, H, W), (F, _, HH, WW) = x.shape, w.shape
+    xv, wv, bv = Value(x), Value(w), Value(b)
+    padded = np.eye(H + 2 * pad, H, k=-pad) @ xv @ np.eye(W, W + 2 * pad, k=pad)
+    Ho, Wo = H + 2 * pad - HH + 1, W + 2 * pad - WW + 1
+    rows = np.arange(Ho)[:, None] + np.arange(HH)[None, :]
+    cols = np.arange(Wo)[:, None] + np.arange(WW)[None, :]
+    patches = padded[:, :, rows[:, None, :, None], cols[None, :, None, :]]  # N C Ho Wo HH WW
+    flat = patches.transpose(0, 2, 3, 1, 4, 5).reshape(N, Ho, Wo, C * HH * WW)
+    out = (flat @ wv.reshape(F, C * HH * WW).T + bv).transpose(0, 3, 1, 2)
+    if dout is None:
+        return {"out": np.asarray(out.data)}
+    out.backward(dout)
+    return {"dx": np.asarray(xv.grad), "dw": np.asarray(wv.grad), "db": np.asarray(bv.grad)}
+
+
+def conv_cases(course: Course, namespace: dict[str, Any]) -> list[Case]:
+    rng = np.random.default_rng(153)
+    x, w, b = quarters(rng, (2, 2, 4, 4)), quarters(rng, (3, 2, 3, 3)), quarters(rng, (3,))
+    dout = quarters(rng, (2, 3, 4, 4), nonzero=True)
+    cache, problem = their_forward(namespace, "conv_forward_naive",
+                                   (x, w, b, {"stride": 1, "pad": 1}),
+                                   conv_truth(x, w, b, 1, None)["out"])
+    formulas = {"dx": "dx[n, :, window] += w[f] · dout[n, f, i, j] for every output position, "
+                      "then the padding cut off",
+                "dw": "dw[f] = Σ over n, i, j of dout[n, f, i, j] · x_pad[n, :, window]",
+                "db": "db = Σ dout over the samples and positions (axis=(0, 2, 3))"}
+    return [Case((dout, cache), ("dout", "cache"), conv_truth(x, w, b, 1, dout),
+                 positional("dx", "dw", "db"), formulas, upstream=0, batch=2,
+                 problem=problem)]
+
+
+def pool_truth(x: np.ndarray, dout: np.ndarray | None) -> dict[str, np.ndarray]:
+    """The engine: 2×2 max pooling, stride 2, with max(a, b) = b + relu(a − b) (no ties)."""
+    N, C, H, W = x.shape
+    xv = Value(x)
+    rows = np.arange(0, H, 2)[:, None] + np.arange(2)[None, :]
+    cols = np.arange(0, W, 2)[:, None] + np.arange(2)[None, :]
+    windows = xv[:, :, rows[:, None, :, None], cols[None, :, None, :]].reshape(
+        N, C, H // 2, W // 2, 4)
+    out = windows[..., 0]
+    for k in range(1, 4):
+        out = windows[..., k] + (out - windows[..., k]).relu()
+    if dout is None:
+        return {"out": np.asarray(out.data)}
+    out.backward(dout)
+    return {"dx": np.asarray(xv.grad)}
+
+
+def pool_cases(course: Course, namespace: dict[str, Any]) -> list[Case]:
+    rng = np.random.default_rng(154)
+    x = (rng.permutation(32) - 16).reshape(1, 2, 4, 4) / 4  # distinct: no ties in a window
+    dout = quarters(rng, (1, 2, 2, 2), nonzero=True)
+    param = {"pool_height": 2, "pool_width": 2, "stride": 2}
+    cache, problem = their_forward(namespace, "max_pool_forward_naive", (x, param),
+                                   pool_truth(x, None)["out"])
+    formulas = {"dx": "dx is dout at the position of each window's maximum, 0 elsewhere"}
+    return [Case((dout, cache), ("dout", "cache"), pool_truth(x, dout), positional("dx"),
+                 formulas, upstream=0, batch=1, problem=problem)]
+
+
 # --- recognising the functions, loading the source --------------------------------------------
 
 Builder = Callable[[Course, dict[str, Any]], list[Case]]
@@ -547,6 +664,10 @@ CHECKS: tuple[tuple[str, Course | None, Builder], ...] = (
     ("affine_relu_backward", CS231N, affine_relu_cases),
     ("softmax_loss", CS231N, softmax_cases),
     ("svm_loss", CS231N, svm_cases),
+    ("batchnorm_backward", CS231N, batchnorm_cases),
+    ("batchnorm_backward_alt", CS231N, batchnorm_cases),
+    ("conv_backward_naive", CS231N, conv_cases),
+    ("max_pool_backward_naive", CS231N, pool_cases),
 )
 CS231N_NAMES = {"affine_forward", "affine_backward", "affine_relu_forward", "affine_relu_backward",
                 "relu_forward", "softmax_loss", "svm_loss", "conv_forward_naive",

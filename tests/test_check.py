@@ -221,3 +221,26 @@ def test_the_docs_page_walks_through_each_seed_and_each_seed_page_links_to_it():
         assert f"](../check.md#seed00{seed})" in question
     for diagnosis in DIAGNOSES:
         assert f"| `{diagnosis}` |" in page
+
+
+def test_cs231n_backward_with_its_own_forward_needs_that_forward(tmp_path):
+    text = (CASES / "cs231n_ok_cnn.py").read_text()
+    without = text.replace("def conv_forward_naive(", "def conv_forward_other(")
+    (tmp_path / "layers.py").write_text(without)
+    report = ag.check(tmp_path / "layers.py")
+    assert "conv_backward_naive" not in [r.name for r in report.results]
+    assert report.skipped == ["conv_backward_naive (it needs conv_forward_naive in the same "
+                              "file, for its cache)"]
+    assert "Not checked: conv_backward_naive" in " ".join(str(report).split())
+    only = "def conv_backward_naive(dout, cache):\n    return dout, dout, dout\n"
+    (tmp_path / "only.py").write_text(only)
+    with pytest.raises(CheckError, match="not checked: conv_backward_naive"):
+        ag.check(tmp_path / "only.py")
+
+
+def test_a_wrong_forward_is_reported_before_its_backward(tmp_path):
+    text = (CASES / "cs231n_ok_cnn.py").read_text()
+    (tmp_path / "layers.py").write_text(text.replace("out = gamma * x_hat + beta",
+                                                     "out = gamma * x_hat"))
+    r = {r.name: r for r in ag.check(tmp_path / "layers.py").results}["batchnorm_backward"]
+    assert not r.ok and "batchnorm_forward's output is not the engine's" in r.message
