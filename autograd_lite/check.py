@@ -69,7 +69,9 @@ class Result:
     ``diagnosis`` is one of :data:`DIAGNOSES`; ``output`` names the first wrong output in
     backward order (the one the diagnosis is about; None when the function raised);
     ``factor`` is theirs ÷ true for ``scale``; ``message`` is the teacher's sentence;
-    ``also_wrong`` lists the other wrong outputs with their diagnoses.
+    ``also_wrong`` lists the other wrong outputs with their diagnoses; ``where`` says which
+    call the verdict is about when there are several (``activation='relu'``); ``metric`` is
+    the course's ``difference`` (DLS) or ``rel_error`` (CS231n) of ``output`` against the truth.
     """
 
     name: str
@@ -279,14 +281,10 @@ def _no_chain_rule(out: str, a: np.ndarray, probe: np.ndarray, case: Case) -> st
     same = np.isclose(probe, a, rtol=1e-9, atol=0) & (a != 0)
     if same.all() or (same | (a == 0)).all():
         return (f"{out} does not depend on {up} at all: it is the local derivative alone. The "
-                f"chain rule multiplies what arrives ({up}) by it: {formula_of(out, case)}.")
+                f"chain rule multiplies what arrives ({up}) by it: {case.formulas[out]}.")
     return (f"{out} does not scale with {up} (it should: twice {up}, twice {out}): in {same.sum()} "
             f"of its {a.size} entries it stays the same whatever {up} is, so those values are "
-            f"set, not multiplied. The chain rule: {formula_of(out, case)}.")
-
-
-def formula_of(out: str, case: Case) -> str:
-    return case.formulas[out]
+            f"set, not multiplied. The chain rule: {case.formulas[out]}.")
 
 
 def _factor(a: np.ndarray, truth: np.ndarray, batch: int) -> float | None:
@@ -318,7 +316,8 @@ def _scale_words(out: str, f: float, case: Case, course: Course) -> str:
 
 
 def _ratio(f: float) -> str:
-    return f"{f:g} times" if abs(f) >= 1 else f"1/{1 / f:g} of"
+    f = abs(f)  # the sign is said apart
+    return f"{f:g} times" if f >= 1 else f"1/{1 / f:g} of"
 
 
 def _first_difference(a: np.ndarray, truth: np.ndarray) -> str:
@@ -381,7 +380,8 @@ def judge(name: str, fn: Callable, case: Case, course: Course) -> Result:
 
 
 def _also_wrong(others: list[Verdict], first: Verdict) -> str:
-    if all((v.diagnosis, v.factor) == (first.diagnosis, first.factor) for v in others):
+    if first.diagnosis != "wrong-value" and all(
+            (v.diagnosis, v.factor) == (first.diagnosis, first.factor) for v in others):
         return f" Also wrong, the same way: {_names([v.output for v in others])}."
     return " Also wrong: " + ", ".join(
         f"{v.output} ({v.diagnosis}{f' ×{v.factor:g}' if v.factor else ''})" for v in others) + "."
