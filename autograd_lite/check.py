@@ -448,9 +448,20 @@ def load(source: Any) -> tuple[dict[str, Any], str]:
                          f"{e.msg}") from None
     except (Exception, SystemExit) as e:
         detail = " ".join(str(e).split())
-        raise CheckError(f"{path} cannot be loaded: it raised {type(e).__name__}"
-                         f"{': ' + detail if detail else ''}") from None
+        line = next((f" at line {t.tb_lineno}" for t in _frames(e.__traceback__)
+                     if t.tb_frame.f_code.co_filename == str(path)), "")
+        raise CheckError(f"{path} cannot be loaded: it raised {type(e).__name__}{line}"
+                         f"{': ' + detail if detail else ''} (code under `if __name__ == "
+                         "\"__main__\":` is not run by check)") from None
     return namespace, str(path)
+
+
+def _frames(tb: types.TracebackType | None) -> list[types.TracebackType]:
+    frames = []
+    while tb is not None:
+        frames.append(tb)
+        tb = tb.tb_next
+    return frames[::-1]  # the innermost first: the line of the learner's file nearest the error
 
 
 def check(source: Any) -> Report:
