@@ -244,3 +244,26 @@ def test_a_wrong_forward_is_reported_before_its_backward(tmp_path):
                                                      "out = gamma * x_hat"))
     r = {r.name: r for r in ag.check(tmp_path / "layers.py").results}["batchnorm_backward"]
     assert not r.ok and "batchnorm_forward's output is not the engine's" in r.message
+
+
+def _all_cases():
+    courses = importlib.import_module("autograd_lite.courses")
+    namespace = _namespace((CASES / "cs231n_ok_cnn.py").read_text())
+    for name, course, build in courses.CHECKS:
+        for c in (courses.DLS, courses.CS231N) if course is None else (course,):
+            for case in build(c, namespace):
+                yield f"{name}[{c.key}]", case
+
+
+@pytest.mark.parametrize("label, case", list(_all_cases()), ids=lambda x: x
+                         if isinstance(x, str) else "")
+def test_every_known_mistake_and_kink_is_visible_on_the_test_data(label, case):
+    assert not case.problem, case.problem
+    for s, truth in case.kinks.items():  # the planted zeros make relu'(0) matter
+        assert any(not np.array_equal(truth[k], case.truth[k]) for k in truth), (label, s)
+    for variant in case.variants:
+        assert variant.diagnosis in DIAGNOSES
+        assert any(not np.allclose(v, case.truth[k]) for k, v in variant.outputs.items()), label
+    for out, truth in case.truth.items():
+        assert np.all(np.isfinite(truth)) and np.any(truth != 0), (label, out)
+        assert set(case.formulas) >= set(case.truth), label
