@@ -246,19 +246,6 @@ def linear_activation_cases(course: Course, namespace: dict[str, Any]) -> list[C
 LAYERS = (4, 3, 2, 1)  # L_model_backward's network: two ReLU layers, a sigmoid output
 
 
-def model_data(rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, list]:
-    """X, Y and the parameters [(W1, b1), ...] with planted zeros in Z1 and Z2."""
-    X = quarters(rng, (LAYERS[0], 5))
-    Y = np.array([[1.0, 0.0, 0.0, 1.0, 1.0]])
-    params, A = [], X
-    for n, at in zip(LAYERS[1:], (((0, 1), (2, 4)), ((1, 2),), ())):
-        W, b = plant_layer(rng, A, n, at, top=4 if at else 1)  # the output: AL not near 0 or 1
-        params.append((W, b))
-        Z = W @ A + b
-        A = np.maximum(Z, 0)
-    return X, Y, params
-
-
 def network_grads(X: np.ndarray, Y: np.ndarray, params: list, hidden: str = "relu",
                   s: float = 0.0, dAL: np.ndarray | None = None) -> dict[str, np.ndarray]:
     """The engine on the network (``hidden`` layers, a sigmoid output) and the cost
@@ -332,7 +319,7 @@ def model_formulas(L: int) -> dict[str, str]:
 
 
 def model_cases(course: Course, namespace: dict[str, Any]) -> list[Case]:
-    X, Y, params = model_data(np.random.default_rng(145))
+    X, Y, params = network_data(np.random.default_rng(145), LAYERS)
     AL, caches = model_caches(X, params)
     L = len(params)
     seed001 = Variant("wrong-value", model_truth(X, Y, params, dAL=AL * (1 - AL)),
