@@ -424,6 +424,22 @@ def _shape_words(name: str, x: Any) -> str:
     return f"{name} {x!r}"
 
 
+@contextlib.contextmanager
+def _own_folder_importable(folder: Path) -> Any:
+    """The file's folder on sys.path (its helper modules, as ``python FILE`` finds them), and
+    those helpers forgotten afterwards, so that the next check sees their edits."""
+    before = set(sys.modules)
+    sys.path.insert(0, str(folder))
+    try:
+        yield
+    finally:
+        sys.path.remove(str(folder))
+        for name in set(sys.modules) - before:
+            where = getattr(sys.modules[name], "__file__", None) or ""
+            if Path(where).resolve().parent == folder:
+                del sys.modules[name]
+
+
 def load(source: Any) -> tuple[dict[str, Any], str]:
     """The namespace of ``source`` (a path, a module or a dict) and how to name it."""
     if isinstance(source, dict):
@@ -437,12 +453,9 @@ def load(source: Any) -> tuple[dict[str, Any], str]:
     namespace: dict[str, Any] = {"__name__": "__autograd_lite_check__", "__file__": str(path)}
     try:
         compiled = compile(code, str(path), "exec")
-        sys.path.insert(0, str(path.resolve().parent))  # its own helper modules, as python FILE
-        try:
+        with _own_folder_importable(path.resolve().parent):
             with contextlib.redirect_stdout(io.StringIO()), np.errstate(all="ignore"):
                 exec(compiled, namespace)  # the learner's own file, as `python FILE` runs it
-        finally:
-            sys.path.remove(str(path.resolve().parent))
     except SyntaxError as e:
         raise CheckError(f"{path} cannot be loaded: SyntaxError at line {e.lineno}: "
                          f"{e.msg}") from None

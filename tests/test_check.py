@@ -183,14 +183,15 @@ def test_a_missing_file_is_exit_2(tmp_path, capsys):
     assert "no such Python file" in capsys.readouterr().err
 
 
-def test_the_file_may_import_its_own_helpers(tmp_path):
-    (tmp_path / "dnn_utils_14.py").write_text(
+def test_the_file_may_import_its_own_helpers_and_their_edits_are_seen(tmp_path):
+    helper = tmp_path / "dnn_utils_14.py"
+    helper.write_text(
         "import numpy as np\ndef relu_backward(dA, cache):\n    return dA * (cache > 0)\n")
     (tmp_path / "mine.py").write_text("from dnn_utils_14 import relu_backward\n")
-    try:
-        assert ag.check(tmp_path / "mine.py").ok
-    finally:
-        sys.modules.pop("dnn_utils_14", None)
+    assert ag.check(tmp_path / "mine.py").ok
+    assert "dnn_utils_14" not in sys.modules and str(tmp_path) not in sys.path
+    helper.write_text("def relu_backward(dA, cache):\n    return dA\n")  # the learner edits it
+    assert ag.check(tmp_path / "mine.py").results[0].diagnosis == "wrong-variable"
 
 
 def test_as_a_user_runs_it(tmp_path):
