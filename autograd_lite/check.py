@@ -29,10 +29,11 @@ from __future__ import annotations
 import contextlib
 import copy
 import io
+import os
 import re
 import sys
 import types
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -424,8 +425,13 @@ def _shape_words(name: str, x: Any) -> str:
     return f"{name} {x!r}"
 
 
+# --- loading the source, and the verdicts on all its functions --------------------------------
+
+Source = str | os.PathLike | types.ModuleType | dict[str, Any]
+
+
 @contextlib.contextmanager
-def _own_folder_importable(folder: Path) -> Any:
+def _own_folder_importable(folder: Path) -> Iterator[None]:
     """The file's folder on sys.path (its helper modules, as ``python FILE`` finds them), and
     those helpers forgotten afterwards, so that the next check sees their edits."""
     before = set(sys.modules)
@@ -440,7 +446,7 @@ def _own_folder_importable(folder: Path) -> Any:
                 del sys.modules[name]
 
 
-def load(source: Any) -> tuple[dict[str, Any], str]:
+def load(source: Source) -> tuple[dict[str, Any], str]:
     """The namespace of ``source`` (a path, a module or a dict) and how to name it."""
     if isinstance(source, dict):
         return source, str(source.get("__file__") or source.get("__name__") or "globals()")
@@ -477,7 +483,7 @@ def _frames(tb: types.TracebackType | None) -> list[types.TracebackType]:
     return frames[::-1]  # the innermost first: the line of the learner's file nearest the error
 
 
-def check(source: Any) -> Report:
+def check(source: Source) -> Report:
     """Check a learner's hand-written backward functions against the engine.
 
     ``source`` is a path to a ``.py`` file, a module, or a dict such as ``globals()``. The
