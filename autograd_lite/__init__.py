@@ -13,6 +13,7 @@ from . import (
     kernels,  # noqa: E402,F401,I001 -- attaches the hand-tuned forms (kernels.py)
     nn,
 )
+from .check import check
 from .explain import Kink, explain, kinks
 from .gradcheck import GradcheckError, gradcheck
 from .losses import binary_cross_entropy, binary_cross_entropy_with_logits, cross_entropy, mse_loss
@@ -26,7 +27,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "GradcheckError", "Kink", "Value", "abs", "datasets", "nn", "binary_cross_entropy",
-    "binary_cross_entropy_with_logits", "cross_entropy", "custom_op", "draw", "exp", "explain",
-    "get_relu_subgradient", "gradcheck", "kinks", "leaky_relu", "log", "mse_loss", "relu",
-    "relu_subgradient", "render", "sigmoid", "subgradient_sensitivity", "tanh",
+    "binary_cross_entropy_with_logits", "check", "cross_entropy", "custom_op", "draw", "exp",
+    "explain", "get_relu_subgradient", "gradcheck", "kinks", "leaky_relu", "log", "mse_loss",
+    "relu", "relu_subgradient", "render", "sigmoid", "subgradient_sensitivity", "tanh",
 ]

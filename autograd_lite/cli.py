@@ -260,9 +260,35 @@ def _add_study(sub: Any) -> None:
     parser.set_defaults(run=relu0.run)
 
 
+# --- check ------------------------------------------------------------------------------------
+
+def _add_check(sub: Any) -> None:
+    p = sub.add_parser(
+        "check", help="is my hand-written backward right, and if not, what did I get wrong?",
+        description="Finds your backward functions by name (Deep Learning Specialization "
+                    "course 1 week 4: relu_backward, linear_backward, L_model_backward, ...; "
+                    "CS231n: affine_backward, relu_backward, softmax_loss, svm_loss, ...), "
+                    "runs them unchanged next to the engine and says, for each, whether it is "
+                    "right and what kind of mistake it makes. Exit status 0: all right, 1: one "
+                    "is wrong, 2: the file cannot be loaded or holds no such function.")
+    p.add_argument("file", metavar="FILE.py", help="your Python file")
+    p.set_defaults(run=_check)
+
+
+def _check(args: argparse.Namespace) -> int:
+    from .check import CheckError, check
+
+    try:
+        report = check(args.file)
+    except CheckError as e:
+        raise CLIError(str(e)) from None
+    print(report)
+    return 0 if report.ok else 1
+
+
 # --- the parser ---------------------------------------------------------------------------------
 
-COMMANDS = (_add_demo, _add_graph, _add_study)  # one function per subcommand; add yours here
+COMMANDS = (_add_demo, _add_graph, _add_study, _add_check)  # one function per subcommand
 
 
 def build_parser() -> argparse.ArgumentParser:

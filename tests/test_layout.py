@@ -29,6 +29,8 @@ ALLOWED = {
     "nn": {"value", "ops", "shapes", "policy", "losses"},
     "datasets": {"shapes"},
     "viz": {"value", "explain"},
+    "courses": {"value", "losses", "policy"},
+    "check": {"courses"},
 }
 ENGINE = ("value", "ops", "backward", "shapes", "policy")  # value.py and all it imports
 
