@@ -19,14 +19,32 @@ from .losses import binary_cross_entropy, binary_cross_entropy_with_logits, cros
 from .ops import custom_op
 from .policy import get_relu_subgradient, relu_subgradient
 from .sensitivity import subgradient_sensitivity
-from .value import Value, abs, exp, leaky_relu, log, relu, sigmoid, tanh
+from .value import (
+    Value,
+    abs,
+    clip,
+    exp,
+    leaky_relu,
+    log,
+    log_softmax,
+    logsumexp,
+    maximum,
+    minimum,
+    relu,
+    sigmoid,
+    softmax,
+    sqrt,
+    tanh,
+    where,
+)
 from .viz import draw, render
 
 __version__ = "0.1.0"
 
 __all__ = [
     "GradcheckError", "Kink", "Value", "abs", "datasets", "nn", "binary_cross_entropy",
-    "binary_cross_entropy_with_logits", "cross_entropy", "custom_op", "draw", "exp", "explain",
-    "get_relu_subgradient", "gradcheck", "kinks", "leaky_relu", "log", "mse_loss", "relu",
-    "relu_subgradient", "render", "sigmoid", "subgradient_sensitivity", "tanh",
+    "binary_cross_entropy_with_logits", "clip", "cross_entropy", "custom_op", "draw", "exp",
+    "explain", "get_relu_subgradient", "gradcheck", "kinks", "leaky_relu", "log", "log_softmax",
+    "logsumexp", "maximum", "minimum", "mse_loss", "relu", "relu_subgradient", "render",
+    "sigmoid", "softmax", "sqrt", "subgradient_sensitivity", "tanh", "where",
 ]

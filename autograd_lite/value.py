@@ -216,11 +216,43 @@ class Value:
     def exp(self) -> Value: return apply(ops.EXP, self)
     def log(self) -> Value: return apply(ops.LOG, self)
 
+    def sqrt(self) -> Value:
+        """√x; its derivative 1/(2√x) is inf at 0 (as PyTorch), and a 0 counts as a kink."""
+        return apply(ops.SQRT, self)
+
+    def clip(self, lo: float | None = None, hi: float | None = None) -> Value:
+        """x limited to [lo, hi] (None: no bound on that side), as NumPy clip.
+
+        The derivative is 1 on [lo, hi], the bounds included (PyTorch clamp's choice), 0
+        outside; an entry exactly on a bound is a kink, counted by ``ag.kinks``.
+
+        >>> import numpy as np, autograd_lite as ag
+        >>> x = ag.Value(np.array([-2.0, -1.0, 0.5, 3.0]))
+        >>> y = x.clip(-1, 1); y.sum().backward(); y.data, x.grad
+        (array([-1. , -1. ,  0.5,  1. ]), array([0., 1., 1., 0.]))
+        """
+        return apply(ops.CLIP, self, lo=lo, hi=hi)
+
     def sum(self, axis: int | tuple[int, ...] | None = None, keepdims: bool = False) -> Value:
         return apply(ops.SUM, self, axis=axis, keepdims=keepdims)
 
     def mean(self, axis: int | tuple[int, ...] | None = None, keepdims: bool = False) -> Value:
         return apply(ops.MEAN, self, axis=axis, keepdims=keepdims)
+
+    def max(self, axis: int | tuple[int, ...] | None = None, keepdims: bool = False) -> Value:
+        """The largest entry over ``axis`` (default: all). Entries that tie for it share the
+        gradient equally (PyTorch amax): a tie is a kink, counted by ``ag.kinks``.
+
+        >>> import numpy as np, autograd_lite as ag
+        >>> x = ag.Value(np.array([1.0, 3.0, 3.0]))
+        >>> x.max().backward(); x.grad
+        array([0. , 0.5, 0.5])
+        """
+        return apply(ops.MAX, self, axis=axis, keepdims=keepdims)
+
+    def min(self, axis: int | tuple[int, ...] | None = None, keepdims: bool = False) -> Value:
+        """The smallest entry over ``axis`` (default: all); ties share the gradient equally."""
+        return apply(ops.MIN, self, axis=axis, keepdims=keepdims)
 
     def reshape(self, *shape: Any) -> Value: return apply(ops.RESHAPE, self, shape=_flat(shape))
 
@@ -234,6 +266,12 @@ class Value:
         if any(isinstance(p, Value) for p in (index if isinstance(index, tuple) else (index,))):
             raise TypeError("a Value cannot be used as an index; use an int or integer array")
         return apply(ops.GETITEM, self, index=index)
+
+    # comparisons give plain boolean arrays: constants, no graph (masks, ag.where's cond)
+    def __lt__(self, other: Any) -> Any: return np.less(self._data, _data_of(other))
+    def __le__(self, other: Any) -> Any: return np.less_equal(self._data, _data_of(other))
+    def __gt__(self, other: Any) -> Any: return np.greater(self._data, _data_of(other))
+    def __ge__(self, other: Any) -> Any: return np.greater_equal(self._data, _data_of(other))
 
     def __len__(self) -> int:
         if not self.shape:
@@ -265,6 +303,10 @@ class Value:
 
 def _flat(args: tuple) -> tuple:
     return tuple(args[0]) if len(args) == 1 and isinstance(args[0], tuple | list) else args
+
+
+def _data_of(x: Any) -> Any:
+    return x._data if type(x) is Value else x
 
 
 def _check_seed(g: Any, like: Value, what: str) -> Any:
@@ -339,4 +381,60 @@ Rule.__call__ = apply  # calling a rule builds its node: ops.RELU(x) is x.relu()
 
 # the same ops as functions: ag.relu(x) is x.relu() (x may be a constant: a number or array)
 relu, leaky_relu, abs, tanh = Value.relu, Value.leaky_relu, Value.abs, Value.tanh  # noqa: A001
-sigmoid, exp, log = Value.sigmoid, Value.exp, Value.log
+sigmoid, exp, log, sqrt, clip = Value.sigmoid, Value.exp, Value.log, Value.sqrt, Value.clip
+
+
+def softmax(x: Any, axis: int | tuple[int, ...] | None = -1) -> Value:
+    """exp(x) / Σ exp(x) along ``axis`` (default: the last), computed as exp(x − logsumexp(x)):
+    finite at logits of ±1000.
+
+    >>> import numpy as np, autograd_lite as ag
+    >>> ag.softmax(ag.Value(np.array([1000.0, 1000.0, -1000.0]))).data
+    array([0.5, 0.5, 0. ])
+    """
+    return apply(ops.SOFTMAX, x, axis=axis)
+
+
+def log_softmax(x: Any, axis: int | tuple[int, ...] | None = -1) -> Value:
+    """x − logsumexp(x) along ``axis`` (default: the last): finite where softmax underflows."""
+    return apply(ops.LOG_SOFTMAX, x, axis=axis)
+
+
+def logsumexp(x: Any, axis: int | tuple[int, ...] | None = None, keepdims: bool = False) -> Value:
+    """log Σ exp(x) over ``axis`` (default: all), as max + log Σ exp(x − max); its gradient
+    is softmax(x).
+
+    >>> import numpy as np, autograd_lite as ag
+    >>> ag.logsumexp(ag.Value(np.array([1000.0, 1000.0]))).item()
+    1000.6931471805599
+    """
+    return apply(ops.LOGSUMEXP, x, axis=axis, keepdims=keepdims)
+
+
+def maximum(x: Any, y: Any) -> Value:
+    """The larger of x and y, elementwise, broadcasting. At a tie (x == y) each gets half of
+    the gradient (PyTorch maximum): a kink, counted by ``ag.kinks``. For max(x, 0) use relu.
+
+    >>> import autograd_lite as ag
+    >>> x, y = ag.Value(2.0), ag.Value(2.0)
+    >>> ag.maximum(x, y).backward(); x.grad, y.grad
+    (0.5, 0.5)
+    """
+    return apply(ops.MAXIMUM, x, y)
+
+
+def minimum(x: Any, y: Any) -> Value:
+    """The smaller of x and y, elementwise; at a tie each gets half of the gradient."""
+    return apply(ops.MINIMUM, x, y)
+
+
+def where(cond: Any, x: Any, y: Any) -> Value:
+    """x where ``cond`` is True, else y (broadcasting); ``cond`` is a boolean array, e.g.
+    ``v > 0`` (a constant). The gradient goes to x where cond holds, to y elsewhere.
+
+    >>> import numpy as np, autograd_lite as ag
+    >>> x = ag.Value(np.array([-1.0, 2.0]))
+    >>> ag.where(x > 0, x, 0.1 * x).sum().backward(); x.grad
+    array([0.1, 1. ])
+    """
+    return apply(ops.WHERE, x, y, cond=cond)

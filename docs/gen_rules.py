@@ -14,7 +14,7 @@ from autograd_lite import ops
 PAGE = Path(__file__).resolve().parent / "rules.md"
 
 # Rules whose symbol depends on a parameter are shown for these example values.
-EXAMPLE_PARAMS = {"pow": {"p": 3}, "leaky_relu": {"slope": 0.01}}
+EXAMPLE_PARAMS = {"pow": {"p": 3}, "leaky_relu": {"slope": 0.01}, "clip": {"lo": -1, "hi": 1}}
 NAMES = {"x": "x", "y": "y", "out": "out"}
 
 

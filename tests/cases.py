@@ -80,6 +80,27 @@ CASES: dict[str, list[Case]] = {
                 (1, (slice(None), slice(1, None)), (None, Ellipsis, 0), [0, 2, 0],
                  np.array([1, 1, 0]), ([0, 1], [1, 3]), np.array([True, False, True]),
                  (slice(None, None, -1), -1))],
+    "softmax": [Case(lambda v, a=a: ag.softmax(v[0], axis=a), ("any",), False, [((2, 3, 4),)])
+                for a in (-1, 0, (0, 2), None)],
+    "log_softmax": [Case(lambda v, a=a: ag.log_softmax(v[0], axis=a), ("any",), False,
+                         [((2, 3, 4),), ((),)] if a == -1 else [((2, 3, 4),)])
+                    for a in (-1, 1, None)],
+    "logsumexp": [Case(lambda v, a=a, k=k: ag.logsumexp(v[0], axis=a, keepdims=k), ("any",),
+                       False, [((2, 3, 4),), ((),)] if a is None else [((2, 3, 4),)])
+                  for a in (None, -1, (0, 2)) for k in (False, True)],
+    "max": [Case(lambda v, a=a, k=k: v[0].max(axis=a, keepdims=k), ("any",), False,
+                 [((2, 3, 4),), ((),)] if a is None else [((2, 3, 4),)])
+            for a in (None, 1, (0, 2)) for k in (False, True)],
+    "min": [Case(lambda v, a=a, k=k: v[0].min(axis=a, keepdims=k), ("any",), False,
+                 [((2, 3, 4),), ((),)] if a is None else [((2, 3, 4),)])
+            for a in (None, 0, (1, 2)) for k in (False, True)],
+    "maximum": [Case(lambda v: ag.maximum(v[0], v[1]), ("any", "any"))],
+    "minimum": [Case(lambda v: ag.minimum(v[0], v[1]), ("any", "any"))],
+    "where": [Case(lambda v: ag.where(v[0] > 0, v[0], v[1]), ("away0", "any")),
+              Case(lambda v: ag.where(v[1] <= 0.5, v[0], v[1]), ("any", "any"))],
+    "clip": [Case(lambda v: v[0].clip(-1, 1), ("any",)), Case(lambda v: ag.clip(v[0], 0.5, None),
+                                                              ("any",))],
+    "sqrt": [Case(lambda v: v[0].sqrt(), ("positive",))],
     "cross_entropy": [Case(lambda v: ag.cross_entropy(v[0], np.array([2, 0, 1]), "none"),
                            ("any",), False, [((3, 4),)]),
                       Case(lambda v: ag.cross_entropy(v[0], 3, "none"), ("any",), False,
