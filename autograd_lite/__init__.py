@@ -14,37 +14,32 @@ from . import (
     nn,
 )
 from .explain import Kink, explain, kinks
+from .functions import (
+    concatenate,
+    expand_dims,
+    log_softmax,
+    logsumexp,
+    maximum,
+    minimum,
+    softmax,
+    stack,
+    where,
+)
 from .gradcheck import GradcheckError, gradcheck
 from .losses import binary_cross_entropy, binary_cross_entropy_with_logits, cross_entropy, mse_loss
 from .ops import custom_op
 from .policy import get_relu_subgradient, relu_subgradient
 from .sensitivity import subgradient_sensitivity
-from .value import (
-    Value,
-    abs,
-    clip,
-    exp,
-    leaky_relu,
-    log,
-    log_softmax,
-    logsumexp,
-    maximum,
-    minimum,
-    relu,
-    sigmoid,
-    softmax,
-    sqrt,
-    tanh,
-    where,
-)
+from .value import Value, abs, clip, exp, leaky_relu, log, relu, sigmoid, sqrt, tanh
 from .viz import draw, render
 
 __version__ = "0.1.0"
 
 __all__ = [
     "GradcheckError", "Kink", "Value", "abs", "datasets", "nn", "binary_cross_entropy",
-    "binary_cross_entropy_with_logits", "clip", "cross_entropy", "custom_op", "draw", "exp",
-    "explain", "get_relu_subgradient", "gradcheck", "kinks", "leaky_relu", "log", "log_softmax",
-    "logsumexp", "maximum", "minimum", "mse_loss", "relu", "relu_subgradient", "render",
-    "sigmoid", "softmax", "sqrt", "subgradient_sensitivity", "tanh", "where",
+    "binary_cross_entropy_with_logits", "clip", "concatenate", "cross_entropy", "custom_op",
+    "draw", "exp", "expand_dims", "explain", "get_relu_subgradient", "gradcheck", "kinks",
+    "leaky_relu", "log", "log_softmax", "logsumexp", "maximum", "minimum", "mse_loss", "relu",
+    "relu_subgradient", "render", "sigmoid", "softmax", "sqrt", "stack",
+    "subgradient_sensitivity", "tanh", "where",
 ]

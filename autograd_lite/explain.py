@@ -178,6 +178,8 @@ class GraphNames:
         names = {"out": _wrap(self(node))}
         for letter, p in zip(_LETTERS, node.parents):
             names[letter] = _wrap(self(p))
+        names["inputs"] = ", ".join(p if isinstance(p, str) else self(p)  # for variadic ops
+                                    for p in _elide(list(node.parents), 7))
         return names
 
     def formula(self, node: Value) -> str:

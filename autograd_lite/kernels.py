@@ -374,7 +374,7 @@ def attach() -> None:
 def detach() -> None:
     """Back to the plain forms (the tests compare the two)."""
     for rule in ops.RULES.values():
-        rule.run, rule.chains, rule.scalar = rule.forward, tuple(map(ops.chain, rule.factors)), None
+        rule.reset()
     for name in OPERATORS:
         setattr(Value, name, _PLAIN[name])
     backward.unbroadcast, backward.backward = shapes.unbroadcast, _PLAIN_BACKWARD

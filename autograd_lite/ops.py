@@ -36,6 +36,7 @@ name, each tested against the entry here.
 
 from __future__ import annotations
 
+import functools
 import math
 import operator
 from collections.abc import Callable, Sequence
@@ -124,6 +125,16 @@ class Factor(NamedTuple):
         return self.shown(*saved) if callable(self.shown) else self.shown
 
 
+class EachInput(tuple):
+    """The factors of an op with any number of inputs (concatenate, stack): one factor that
+    stands for each input; entry ``i`` is input i's, its VJP called as ``vjp(i, g, *saved)``
+    and ``{i}`` in its symbol filled in."""
+
+    def __getitem__(self, i: Any) -> Factor:
+        f = tuple.__getitem__(self, 0)
+        return f._replace(symbol=f.symbol.replace("{i}", str(i)), vjp=functools.partial(f.vjp, i))
+
+
 def _passed_on(g: Any, saved: tuple) -> Any:
     return g  # a factor of 1
 
@@ -146,7 +157,7 @@ class Rule:
     """
 
     __slots__ = ("name", "formula", "forward", "factors", "prepare", "kink", "kink_words", "doc",
-                 "custom", "run", "chains", "scalar")
+                 "custom", "variadic", "run", "chains", "scalar")
 
     def __init__(self, name: str, formula: str, forward: Callable, factors: tuple[Factor, ...],
                  prepare: Callable[..., dict] | None = None, kink: Callable | None = None,
@@ -155,13 +166,26 @@ class Rule:
         self.name, self.formula, self.forward, self.factors = name, formula, forward, factors
         self.prepare, self.kink, self.doc, self.custom = prepare, kink, doc, custom
         self.kink_words = kink_words  # (where the kinks sit, the choice made there): see kink
-        self.run, self.chains, self.scalar = forward, tuple(map(chain, factors)), None
+        self.variadic = isinstance(factors, EachInput)  # any number of inputs
+        self.reset()
+
+    def reset(self) -> None:
+        """The table's own forward and factors, without kernels."""
+        chains = _EachChain(self.factors) if self.variadic else tuple(map(chain, self.factors))
+        self.run, self.chains, self.scalar = self.forward, chains, None
 
     def __repr__(self) -> str:
         return f"<rule {self.name}>"
 
     def __reduce__(self) -> tuple:  # pickled by name: a rule holds functions
         return rule_named, (self.name,)
+
+
+class _EachChain(tuple):
+    """The chains of a variadic rule (a tuple of its one factor): entry i is input i's."""
+
+    def __getitem__(self, i: Any) -> Callable[[Any, tuple], Any]:
+        return chain(EachInput.__getitem__(self, i))
 
 
 RULES: dict[str, Rule] = {}
@@ -180,6 +204,8 @@ def op(name: str, formula: str, forward: Callable, *factors: Factor, custom: boo
     """Enter a rule into the table (a custom op may replace a custom op of its name)."""
     if name in RULES and not (custom and RULES[name].custom):
         raise ValueError(f"an op named {name!r} already exists; choose another name")
+    if len(factors) == 1 and isinstance(factors[0], EachInput):
+        factors = factors[0]  # one factor for any number of inputs
     RULES[name] = Rule(name, formula, forward, factors, custom=custom, **options)
     return RULES[name]
 
@@ -192,6 +218,11 @@ def d(symbol: str | Callable, local: float | Callable) -> Factor:
 def vjp(symbol: str, fn: Callable, shown: float | Callable | None = None) -> Factor:
     """A vector-Jacobian product ``(g, *xs, out[, ctx])``; ``shown``: what a picture draws."""
     return Factor(symbol, vjp=fn, shown=shown)
+
+
+def each_input(symbol: str, fn: Callable) -> EachInput:
+    """The factor of every input of a variadic op: a VJP ``(i, g, *xs, out, ctx)`` for input i."""
+    return EachInput((Factor(symbol, vjp=fn),))
 
 
 # --- arithmetic ----------------------------------------------------------------------------
@@ -421,6 +452,46 @@ def _scatter(g: Any, x: Any, out: Any, ctx: dict) -> Any:
 GETITEM = op("getitem", "{x}[…]", _getitem, vjp("scatter", _scatter, 1.0),
              prepare=_index_prepare, doc="Basic and integer/boolean-array indexing.")
 
+# --- concatenate and stack: any number of inputs, each gets its block of g back --------------
+
+
+def _axis_in(axis: int, ndim: int, what: str) -> int:
+    if not -ndim <= axis < ndim:
+        raise ValueError(f"{what}: axis {axis} is out of range for {ndim} dimension(s): it must "
+                         f"lie in [{-ndim}, {ndim - 1}]")
+    return axis % ndim
+
+
+def _concatenate(*xs: Any) -> Any:
+    *xs, ctx = xs
+    if any(type(x) is float or not x.ndim for x in xs):
+        raise ValueError("concatenate joins tensors along an axis they have; a number or a "
+                         "scalar Value has none: use ag.stack")
+    axis = ctx["at"] = _axis_in(ctx["axis"], xs[0].ndim, "concatenate")
+    ctx["ends"] = np.cumsum([x.shape[axis] for x in xs])  # where each input's block ends
+    return np.concatenate(xs, axis=axis, dtype=np.result_type(*xs))  # numbers: weak, as in x * 2
+
+
+def _block(i: int, g: Any, *saved: Any) -> Any:
+    ends, axis = saved[-1]["ends"], saved[-1]["at"]
+    return g[(slice(None),) * axis + (slice(ends[i - 1] if i else 0, ends[i]),)]
+
+
+def _stack(*xs: Any) -> Any:
+    *xs, ctx = xs
+    ctx["at"] = _axis_in(ctx["axis"], np.ndim(xs[0]) + 1, "stack")
+    return np.stack(xs, axis=ctx["at"], dtype=np.result_type(*xs))
+
+
+_ONE_AXIS = {"prepare": lambda axis=0: {"axis": _ints((axis,), "axis")[0]}}
+CONCATENATE = op("concatenate", "concatenate({inputs})", _concatenate,
+                 each_input("(·)[block {i}]", _block), **_ONE_AXIS,
+                 doc="the inputs joined along an axis they have; input i gets its block of g.")
+STACK = op("stack", "stack({inputs})", _stack,
+           each_input("(·)[{i}]", lambda i, g, *saved: np.take(g, i, axis=saved[-1]["at"])),
+           **_ONE_AXIS, doc="the inputs (equal shapes, scalars too) along a new axis; input i "
+                            "gets entry i of g along it.")
+
 # --- softmax, log_softmax, logsumexp: shifted by the max, so finite at logits of ±1000 ------
 
 
@@ -508,8 +579,7 @@ def _share(g: Any, x: Any, out: Any, ctx: dict) -> Any:
     return at * (_spread(g, x, ctx) / np.sum(at, axis=ctx["axes"], keepdims=True).astype(x.dtype))
 
 
-def _share_shown(x: Any, out: Any, ctx: dict) -> Any:
-    return _share(1.0 + 0 * out, x, out, ctx)  # the shares themselves: g = 1
+def _share_shown(x: Any, out: Any, ctx: dict) -> Any: return _share(1.0 + 0 * out, x, out, ctx)
 
 
 MAX = op("max", "max({x})", _extreme(np.max),
@@ -524,8 +594,6 @@ MIN = op("min", "min({x})", _extreme(np.min),
 
 def _wins(a: Any, b: Any) -> Any:
     """∂max(a, b)/∂a: 1 where a > b, ½ at a tie, 0 where a < b (1 beside a NaN, as PyTorch)."""
-    if type(a) is float and type(b) is float:
-        return 0.5 if a == b else 0.0 if a < b else 1.0
     t = np.result_type(a, b).type
     return np.where(a == b, t(0.5), np.where(a < b, t(0.0), t(1.0)))
 

@@ -254,7 +254,24 @@ class Value:
         """The smallest entry over ``axis`` (default: all); ties share the gradient equally."""
         return apply(ops.MIN, self, axis=axis, keepdims=keepdims)
 
+    def var(self, axis: int | tuple[int, ...] | None = None, keepdims: bool = False) -> Value:
+        """The population variance (ddof 0, PyTorch ``correction=0``): mean((x − mean x)²),
+        built from mean, − and ** (its picture shows each)."""
+        d = self - self.mean(axis=axis, keepdims=True)
+        return (d ** 2).mean(axis=axis, keepdims=keepdims)
+
+    def std(self, axis: int | tuple[int, ...] | None = None, keepdims: bool = False) -> Value:
+        """√var (ddof 0); where the variance is 0, sqrt'(0) = inf makes the gradient NaN, as
+        in PyTorch, and ``ag.kinks`` lists it."""
+        return self.var(axis=axis, keepdims=keepdims).sqrt()
+
     def reshape(self, *shape: Any) -> Value: return apply(ops.RESHAPE, self, shape=_flat(shape))
+    def flatten(self) -> Value: return apply(ops.RESHAPE, self, shape=(-1,))
+
+    def squeeze(self, axis: int | tuple[int, ...] | None = None) -> Value:
+        """The Value without its axes of size 1 (or only ``axis``, which must have size 1); a
+        reshape."""
+        return apply(ops.RESHAPE, self, shape=np.squeeze(_stand_in(self), axis).shape)
 
     def transpose(self, *axes: Any) -> Value:
         return apply(ops.TRANSPOSE, self, axes=_flat(axes) or None)
@@ -309,6 +326,10 @@ def _data_of(x: Any) -> Any:
     return x._data if type(x) is Value else x
 
 
+def _stand_in(x: Any) -> np.ndarray:  # an array of x's shape that costs no memory
+    return np.broadcast_to(False, shape_of(as_data(_data_of(x))))
+
+
 def _check_seed(g: Any, like: Value, what: str) -> Any:
     d = as_data(g, what)
     if shape_of(d) != like.shape:
@@ -324,7 +345,7 @@ def _replace(args: tuple, a: Any, x: Any) -> tuple:
 def apply(rule: Rule, *args: Any, **params: Any) -> Value:
     """The node ``rule(*args)``: resolve the parameters, run the forward, count the kinks, and
     keep what backward needs (the factor values of a scalar node, else the data it reads)."""
-    if len(args) != len(rule.factors) or params and rule.prepare is None:
+    if len(args) != len(rule.factors) and not rule.variadic or params and rule.prepare is None:
         raise TypeError(f"{rule.name} takes {len(rule.factors)} input(s)" + " and no parameters"
                         * (rule.prepare is None) + f", got {len(args)} and {sorted(params)}")
     ctx = None if rule.prepare is None else rule.prepare(**params)
@@ -383,58 +404,3 @@ Rule.__call__ = apply  # calling a rule builds its node: ops.RELU(x) is x.relu()
 relu, leaky_relu, abs, tanh = Value.relu, Value.leaky_relu, Value.abs, Value.tanh  # noqa: A001
 sigmoid, exp, log, sqrt, clip = Value.sigmoid, Value.exp, Value.log, Value.sqrt, Value.clip
 
-
-def softmax(x: Any, axis: int | tuple[int, ...] | None = -1) -> Value:
-    """exp(x) / Σ exp(x) along ``axis`` (default: the last), computed as exp(x − logsumexp(x)):
-    finite at logits of ±1000.
-
-    >>> import numpy as np, autograd_lite as ag
-    >>> ag.softmax(ag.Value(np.array([1000.0, 1000.0, -1000.0]))).data
-    array([0.5, 0.5, 0. ])
-    """
-    return apply(ops.SOFTMAX, x, axis=axis)
-
-
-def log_softmax(x: Any, axis: int | tuple[int, ...] | None = -1) -> Value:
-    """x − logsumexp(x) along ``axis`` (default: the last): finite where softmax underflows."""
-    return apply(ops.LOG_SOFTMAX, x, axis=axis)
-
-
-def logsumexp(x: Any, axis: int | tuple[int, ...] | None = None, keepdims: bool = False) -> Value:
-    """log Σ exp(x) over ``axis`` (default: all), as max + log Σ exp(x − max); its gradient
-    is softmax(x).
-
-    >>> import numpy as np, autograd_lite as ag
-    >>> ag.logsumexp(ag.Value(np.array([1000.0, 1000.0]))).item()
-    1000.6931471805599
-    """
-    return apply(ops.LOGSUMEXP, x, axis=axis, keepdims=keepdims)
-
-
-def maximum(x: Any, y: Any) -> Value:
-    """The larger of x and y, elementwise, broadcasting. At a tie (x == y) each gets half of
-    the gradient (PyTorch maximum): a kink, counted by ``ag.kinks``. For max(x, 0) use relu.
-
-    >>> import autograd_lite as ag
-    >>> x, y = ag.Value(2.0), ag.Value(2.0)
-    >>> ag.maximum(x, y).backward(); x.grad, y.grad
-    (0.5, 0.5)
-    """
-    return apply(ops.MAXIMUM, x, y)
-
-
-def minimum(x: Any, y: Any) -> Value:
-    """The smaller of x and y, elementwise; at a tie each gets half of the gradient."""
-    return apply(ops.MINIMUM, x, y)
-
-
-def where(cond: Any, x: Any, y: Any) -> Value:
-    """x where ``cond`` is True, else y (broadcasting); ``cond`` is a boolean array, e.g.
-    ``v > 0`` (a constant). The gradient goes to x where cond holds, to y elsewhere.
-
-    >>> import numpy as np, autograd_lite as ag
-    >>> x = ag.Value(np.array([-1.0, 2.0]))
-    >>> ag.where(x > 0, x, 0.1 * x).sum().backward(); x.grad
-    array([0.1, 1. ])
-    """
-    return apply(ops.WHERE, x, y, cond=cond)

@@ -87,7 +87,7 @@ def render() -> str:
             lines.append("| " + " | ".join([
                 f"`{rule.name}`" if first else "",
                 _cell(formula) if first else "",
-                "xyzuvw"[i],
+                "each input i" if rule.variadic else "xyzuvw"[i],
                 _cell(_symbol(factor, ctx)) + (shown if first else ""),
                 _kind(factor),
                 "kink" if first and rule.kink is not None else "",

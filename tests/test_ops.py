@@ -94,7 +94,7 @@ def test_rule_keeps_dtype(name, i, rng):
 
 
 VJP_RULES = {"matmul", "sum", "mean", "reshape", "transpose", "getitem", "cross_entropy",
-             "softmax", "log_softmax", "logsumexp", "max", "min"}
+             "softmax", "log_softmax", "logsumexp", "max", "min", "concatenate", "stack"}
 
 
 def test_elementwise_rules_have_local_derivatives_and_the_others_vjps():
@@ -363,3 +363,72 @@ def test_comparisons_give_plain_boolean_arrays_and_no_graph():
     s = ag.Value(1.0)
     assert (s < 2) is np.True_ and (s > ag.Value(2.0)) is np.False_
     assert v.grad.tolist() == [0.0, 0.0, 0.0] and v.rule is None
+
+
+def test_stack_of_scalar_values_makes_a_tensor():
+    a, x = ag.Value(0.5, "a"), ag.Value(-2.0, "x")
+    h = ag.stack([a, x, 1.0])  # an RNN's [a_prev, x_t], with a constant
+    assert h.shape == (3,) and h.op == "stack" and h.dtype == np.float64
+    (h * np.array([1.0, 2.0, 3.0])).sum().backward()
+    assert (a.grad, x.grad) == (1.0, 2.0) and type(a.grad) is float
+    t = ag.stack([ag.Value(np.ones(2, np.float32)), np.zeros(2, np.float32)], axis=1)
+    assert t.shape == (2, 2) and t.dtype == np.float32
+    assert np.array_equal(t.data, [[1.0, 0.0], [1.0, 0.0]])
+    u = ag.stack([ag.Value(np.array(1.0, np.float16)), 3.0])
+    assert u.dtype == np.float16  # a number takes the Values' dtype, as in x * 3.0
+
+
+def test_concatenate_gives_each_input_its_block():
+    a, b = ag.Value(np.arange(6.0).reshape(2, 3)), ag.Value(np.ones((2, 1)))
+    c = ag.concatenate([a, b, np.zeros((2, 2))], axis=1)
+    assert c.shape == (2, 6) and c.op == "concatenate" and len(c.parents) == 3
+    (c * np.arange(12.0).reshape(2, 6)).sum().backward()
+    assert np.array_equal(a.grad, [[0, 1, 2], [6, 7, 8]]) and np.array_equal(b.grad, [[3], [9]])
+    d = ag.Value(np.ones(2), "d")
+    e = ag.concatenate((d, d))  # one input twice: both blocks come back to it
+    (e * np.array([1.0, 2.0, 3.0, 4.0])).sum().backward()
+    assert np.array_equal(d.grad, [4.0, 6.0])
+    e.label = "e"
+    assert "e = concatenate(d, d)" in str(ag.explain(e.sum(), d))
+
+
+@pytest.mark.parametrize(("call", "error", "match"), [
+    (lambda: ag.concatenate([]), ValueError, "at least one value"),
+    (lambda: ag.stack(3.0), TypeError, "a list of Values, arrays or numbers, got float"),
+    (lambda: ag.concatenate([ag.Value(1.0), ag.Value(2.0)]), ValueError, "use ag.stack"),
+    (lambda: ag.concatenate([np.ones(2)], axis=1), ValueError,
+     r"concatenate: axis 1 is out of range for 1 dimension\(s\): it must lie in \[-1, 0\]"),
+    (lambda: ag.stack([np.ones(2)], axis=-3), ValueError, r"stack: axis -3 .* \[-2, 1\]"),
+    (lambda: ag.stack([np.ones(2)], axis=(0,)), TypeError, "axis takes ints"),
+    (lambda: ag.stack([np.ones(2), np.ones(3)]), ValueError, "same shape"),
+    (lambda: ag.Value(np.ones((2, 3))).squeeze(0), ValueError, "size not equal to one"),
+    (lambda: ag.expand_dims(ag.Value(np.ones(2)), 3), ValueError, "out of bounds"),
+])
+def test_joining_and_shape_ops_reject_bad_input(call, error, match):
+    with pytest.raises(error, match=match):
+        call()
+
+
+def test_var_and_std_are_population_statistics():
+    x = np.array([[1.0, 2.0, 4.0], [3.0, 3.0, 3.0]])
+    v = ag.Value(x)
+    assert np.allclose(v.var().data, x.var()) and np.allclose(v.std(axis=1).data, x.std(axis=1))
+    assert v.var(axis=0, keepdims=True).shape == (1, 3)
+    assert ag.gradcheck(lambda vs: vs[0].std(axis=1).sum() + vs[0].var(), [ag.Value(x[:1])])
+    with np.errstate(invalid="ignore"):
+        s = v.std(axis=1)
+        s.sum().backward()
+    assert np.all(np.isnan(v.grad[1]))  # a constant row: sqrt'(0) = inf times 0, as PyTorch
+    assert [(k.op, k.count) for k in ag.kinks(s.sum())] == [("sqrt", 1)]
+
+
+def test_squeeze_flatten_expand_dims_are_reshapes():
+    v = ag.Value(np.arange(6.0).reshape(1, 3, 1, 2))
+    assert v.squeeze().shape == (3, 2) and v.squeeze(2).shape == (1, 3, 2)
+    assert v.squeeze((0, 2)).shape == (3, 2) and v.flatten().shape == (6,)
+    assert ag.expand_dims(v, 0).shape == (1, 1, 3, 1, 2) and ag.expand_dims(v, (1, -1)).ndim == 6
+    assert ag.expand_dims(2.0, 0).shape == (1,) and ag.Value(2.0).flatten().shape == (1,)
+    out = ag.expand_dims(v.squeeze(), -1).flatten()
+    assert out.op == "reshape"
+    (out * np.arange(6.0)).sum().backward()
+    assert v.grad.shape == v.shape and np.array_equal(v.grad.ravel(), np.arange(6.0))

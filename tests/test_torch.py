@@ -56,6 +56,17 @@ STEPS = {
              lambda h, i: h.clamp(-0.5, 0.5) + (h * i["C"]).clamp(None, 0.25)),
     "sqrt": (lambda h, i: (h * h + 1).sqrt() + ag.sqrt(i["C"].abs()) * h,
              lambda h, i: (h * h + 1).sqrt() + i["C"].abs().sqrt() * h),
+    "concatenate_stack": (
+        lambda h, i: ag.concatenate([h[:, :1] * i["C"][:, :1], h[:, 1:], ], axis=1)
+        + ag.stack([h[0], h[2] * 2.0, ag.concatenate([h[1, :2], i["B"][2:]])]),
+        lambda h, i: torch.cat([h[:, :1] * i["C"][:, :1], h[:, 1:]], dim=1)
+        + torch.stack([h[0], h[2] * 2.0, torch.cat([h[1, :2], i["B"][2:]])])),
+    "var_std_shapes": (
+        lambda h, i: h.var(axis=0, keepdims=True) + (h * h + 1).std(axis=1).reshape(3, 1)
+        + ag.expand_dims(h.var(axis=1), 1).squeeze().reshape(3, 1) + h.flatten().reshape(3, 4),
+        lambda h, i: h.var(0, keepdim=True, correction=0)
+        + (h * h + 1).std(1, correction=0).reshape(3, 1)
+        + h.var(1, correction=0).unsqueeze(1).squeeze().reshape(3, 1) + h.flatten().reshape(3, 4)),
 }
 
 
