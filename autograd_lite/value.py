@@ -154,6 +154,17 @@ class Value:
         """Reset ``grad`` to zero."""
         self._grad = None
 
+    def detach(self) -> Value:
+        """A new leaf with a copy of this Value's data: no graph behind it, so backward stops
+        there (PyTorch's ``detach``, though the data is copied: a leaf owns its array).
+
+        >>> import autograd_lite as ag
+        >>> w = ag.Value(2.0)
+        >>> u = (w * 3).detach(); (u * w).backward(); w.grad, u.rule is None
+        (6.0, True)
+        """
+        return Value(self.data, self.label)
+
     def __repr__(self) -> str:
         more = (f", label={self.label!r}" if self.label else "") + (f", op={self.op!r}" if
                                                                     self._op else "")

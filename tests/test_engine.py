@@ -353,3 +353,23 @@ def test_bias_gradient_is_the_sum_over_the_batch(dtype):
     c = Value(np.zeros(2))
     (Value(np.zeros((2, 2))) + c).backward(np.array([[np.inf, 1.0], [1.0, np.nan]]))
     assert np.array_equal(c.grad, [np.inf, np.nan], equal_nan=True)  # as np.sum has it
+
+
+def test_detach_makes_a_new_leaf_and_stops_backward():
+    w = Value(np.array([1.0, 2.0]), "w")
+    h = w * 3.0
+    c = h.detach()
+    assert c.rule is None and c.parents == () and c.label == "" and np.array_equal(c.data, h.data)
+    (c * w).sum().backward()  # c is a constant of w's graph now: only the direct path counts
+    assert np.array_equal(w.grad, [3.0, 6.0]) and np.array_equal(h.grad, [0.0, 0.0])
+    c.data += 1.0  # a leaf's array is its own: h is untouched
+    assert np.array_equal(h.data, [3.0, 6.0])
+    s = Value(1.5, "s")
+    d = (s * s).detach()
+    assert type(d.data) is float and d.data == 2.25 and d.rule is None
+    W = Value(np.ones(3))
+    for _ in range(3):  # the hand-written update, kept from growing a graph
+        W.zero_grad()
+        (W * W).sum().backward()
+        W = (W - 0.1 * W.grad).detach()
+    assert W.rule is None and np.allclose(W.data, 0.8 ** 3)
