@@ -17,10 +17,12 @@ from .explain import Kink, explain, kinks
 from .functions import (
     concatenate,
     expand_dims,
+    is_grad_enabled,
     log_softmax,
     logsumexp,
     maximum,
     minimum,
+    no_grad,
     softmax,
     stack,
     where,
@@ -38,8 +40,8 @@ __version__ = "0.1.0"
 __all__ = [
     "GradcheckError", "Kink", "Value", "abs", "datasets", "nn", "binary_cross_entropy",
     "binary_cross_entropy_with_logits", "clip", "concatenate", "cross_entropy", "custom_op",
-    "draw", "exp", "expand_dims", "explain", "get_relu_subgradient", "gradcheck", "kinks",
-    "leaky_relu", "log", "log_softmax", "logsumexp", "maximum", "minimum", "mse_loss", "relu",
-    "relu_subgradient", "render", "sigmoid", "softmax", "sqrt", "stack",
-    "subgradient_sensitivity", "tanh", "where",
+    "draw", "exp", "expand_dims", "explain", "get_relu_subgradient", "gradcheck",
+    "is_grad_enabled", "kinks", "leaky_relu", "log", "log_softmax", "logsumexp", "maximum",
+    "minimum", "mse_loss", "no_grad", "relu", "relu_subgradient", "render", "sigmoid", "softmax",
+    "sqrt", "stack", "subgradient_sensitivity", "tanh", "where",
 ]

@@ -6,12 +6,14 @@ methods of Value that are also functions live in value.py.)
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
 
 from . import ops
-from .value import Value, _stand_in, apply
+from .value import GRAD_ENABLED, Value, _stand_in, apply
 
 
 def softmax(x: Any, axis: int | tuple[int, ...] | None = -1) -> Value:
@@ -109,3 +111,30 @@ def stack(values: Any, axis: int = 0) -> Value:
     (1.0, -4.0)
     """
     return apply(ops.STACK, *_values(values, "stack"), axis=axis)
+
+
+@contextlib.contextmanager
+def no_grad() -> Iterator[None]:
+    """Build no graph inside the block: every op's result is a new leaf (PyTorch's no_grad).
+
+    For hand-written updates: ``with ag.no_grad(): W = W - lr * W.grad`` makes W a leaf again,
+    so step 2,000 costs what step 10 does. The setting is context-local (a contextvar, as
+    ``relu_subgradient``): other threads and asyncio tasks keep theirs.
+
+    >>> import autograd_lite as ag
+    >>> w = ag.Value(2.0)
+    >>> with ag.no_grad():
+    ...     u = w * 3 + 1
+    >>> u.data, u.rule is None, ag.is_grad_enabled()
+    (7.0, True, True)
+    """
+    token = GRAD_ENABLED.set(False)
+    try:
+        yield
+    finally:
+        GRAD_ENABLED.reset(token)
+
+
+def is_grad_enabled() -> bool:
+    """Whether ops build the graph here (False inside ``ag.no_grad()``)."""
+    return GRAD_ENABLED.get()

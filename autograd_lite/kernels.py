@@ -30,9 +30,10 @@ from typing import Any
 import numpy as np
 
 from . import backward, ops, shapes
-from .value import Value, apply
+from .value import GRAD_ENABLED, Value, apply
 
 _new = object.__new__
+grad_enabled = GRAD_ENABLED.get
 
 
 def _operator(rule: ops.Rule, fn: Callable[[float, float], float]) -> Callable:
@@ -43,8 +44,8 @@ def _operator(rule: ops.Rule, fn: Callable[[float, float], float]) -> Callable:
     def op(self: Value, other: Any) -> Value:
         x = self._data
         y = other._data if type(other) is Value else other
-        if type(x) is not float or type(y) is not float:
-            return apply(rule, self, other)
+        if type(x) is not float or type(y) is not float or not grad_enabled():
+            return apply(rule, self, other)  # (apply also makes the leaf of ag.no_grad())
         node = _new(Value)
         node._data = fn(x, y)
         if cx is None:

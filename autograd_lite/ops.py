@@ -204,8 +204,7 @@ def op(name: str, formula: str, forward: Callable, *factors: Factor, custom: boo
     """Enter a rule into the table (a custom op may replace a custom op of its name)."""
     if name in RULES and not (custom and RULES[name].custom):
         raise ValueError(f"an op named {name!r} already exists; choose another name")
-    if len(factors) == 1 and isinstance(factors[0], EachInput):
-        factors = factors[0]  # one factor for any number of inputs
+    factors = factors[0] if factors and isinstance(factors[0], EachInput) else factors  # variadic
     RULES[name] = Rule(name, formula, forward, factors, custom=custom, **options)
     return RULES[name]
 
@@ -566,9 +565,8 @@ def _tied(reduce: Callable) -> Callable:
     return count
 
 
-def _extreme(reduce: Callable) -> Callable:
-    return lambda x, ctx: x if type(x) is float else reduce(x, axis=_axes(x, ctx),
-                                                            keepdims=ctx["keepdims"])
+def _extreme(reduce: Callable) -> Callable:  # max or min over ctx's axes (a float: itself)
+    return lambda x, ctx: reduce(x, axis=_axes(x, ctx), keepdims=ctx["keepdims"])
 
 
 def _share(g: Any, x: Any, out: Any, ctx: dict) -> Any:

@@ -10,6 +10,7 @@ closures and no back-references: a graph is freed by reference counting.
 
 from __future__ import annotations
 
+import contextvars
 from collections.abc import Iterator
 from typing import Any
 
@@ -21,6 +22,7 @@ from .ops import Rule
 from .shapes import as_data, shape_of
 
 _new = object.__new__
+GRAD_ENABLED = contextvars.ContextVar("autograd_lite_grad_enabled", default=True)  # ag.no_grad
 
 
 class Value:
@@ -394,6 +396,8 @@ def apply(rule: Rule, *args: Any, **params: Any) -> Value:
             floats = False
             if type(out) is not np.ndarray:
                 xs[len(args)] = out = np.asarray(out)
+    if not GRAD_ENABLED.get():  # inside ag.no_grad(): no graph, the result is a new leaf
+        return Value(out)
     node = _new(Value)
     if floats:
         node._x, node._y = args[0], args[1] if len(args) == 2 else None
