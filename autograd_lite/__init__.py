@@ -15,19 +15,34 @@ from . import (
 )
 from .check import check
 from .explain import Kink, explain, kinks
+from .functions import (
+    concatenate,
+    expand_dims,
+    is_grad_enabled,
+    log_softmax,
+    logsumexp,
+    maximum,
+    minimum,
+    no_grad,
+    softmax,
+    stack,
+    where,
+)
 from .gradcheck import GradcheckError, gradcheck
 from .losses import binary_cross_entropy, binary_cross_entropy_with_logits, cross_entropy, mse_loss
 from .ops import custom_op
 from .policy import get_relu_subgradient, relu_subgradient
 from .sensitivity import subgradient_sensitivity
-from .value import Value, abs, exp, leaky_relu, log, relu, sigmoid, tanh
+from .value import Value, abs, clip, exp, leaky_relu, log, relu, sigmoid, sqrt, tanh
 from .viz import draw, render
 
 __version__ = "0.1.0"
 
 __all__ = [
     "GradcheckError", "Kink", "Value", "abs", "datasets", "nn", "binary_cross_entropy",
-    "binary_cross_entropy_with_logits", "check", "cross_entropy", "custom_op", "draw", "exp",
-    "explain", "get_relu_subgradient", "gradcheck", "kinks", "leaky_relu", "log", "mse_loss",
-    "relu", "relu_subgradient", "render", "sigmoid", "subgradient_sensitivity", "tanh",
+    "binary_cross_entropy_with_logits", "check", "clip", "concatenate", "cross_entropy",
+    "custom_op", "draw", "exp", "expand_dims", "explain", "get_relu_subgradient", "gradcheck",
+    "is_grad_enabled", "kinks", "leaky_relu", "log", "log_softmax", "logsumexp", "maximum",
+    "minimum", "mse_loss", "no_grad", "relu", "relu_subgradient", "render", "sigmoid", "softmax",
+    "sqrt", "stack", "subgradient_sensitivity", "tanh", "where",
 ]

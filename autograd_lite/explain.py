@@ -6,6 +6,7 @@ changes a ``.grad`` and knows no op by name.
 
 from __future__ import annotations
 
+import math
 import numbers
 import re
 from collections.abc import Iterator, Mapping
@@ -19,9 +20,24 @@ from .backward import plus, pull, toposort
 from .value import Value
 
 
+def kink_words(v: Value) -> tuple[int, str, str]:
+    """How the kinks of node ``v`` read: of how many entries they were counted (0 for scalar
+    inputs), where those inputs sat and the factor used there, as the rule words them
+    (``"exactly 0"``, ``"relu'(0) = 0"``; ``"tied for the max"``, ``"∂max/∂x = 1/#ties"``)."""
+    sized = [p.data if p.__class__ is Value else p for p in (v, *v.parents)]
+    n = max((np.size(d) for d in sized if np.ndim(d)), default=0)
+    if v.rule.kink_words is not None:
+        return (n, *v.rule.kink_words)
+    s = v.params.get("subgradient", 0.0)
+    return n, "exactly 0", f"{v.op}'(0) = {s + 0.0:g}" if isinstance(s, numbers.Real) else \
+        f"the subgradient of {v.op} at 0"
+
+
 @dataclass(frozen=True)
 class Kink:
-    """A node (ReLU, leaky ReLU, abs, ...) with ``count`` inputs exactly on its kink."""
+    """A node (ReLU, abs, max, clip, ...) with ``count`` inputs exactly on its kink; the
+    ``subgradient`` recorded there (NaN for an op whose choice is no one number: a max's tie
+    is shared by the k tied entries, 1/k each)."""
 
     node: Value
     op: str
@@ -30,10 +46,10 @@ class Kink:
 
     def __str__(self) -> str:
         name = f" {self.node.label!r}" if self.node.label else ""
-        of = f" of {self.node.size}" if self.node.shape else ""
+        n, where, choice = kink_words(self.node)
+        of = f" of {n}" if n else ""
         inputs = "input" if self.count == 1 and not of else "inputs"
-        return (f"{self.op}{name}: {self.count}{of} {inputs} exactly 0 "
-                f"({self.op}'(0) = {self.subgradient:g})")
+        return f"{self.op}{name}: {self.count}{of} {inputs} {where} ({choice})"
 
 
 def kinks(root: Value) -> list[Kink]:
@@ -49,7 +65,8 @@ def kinks(root: Value) -> list[Kink]:
     """
     if not isinstance(root, Value):
         raise TypeError(f"kinks() takes a Value, got {type(root).__name__}")
-    return [Kink(v, v.op, p["kinks"], p.get("subgradient", 0.0))
+    return [Kink(v, v.op, p["kinks"], p.get("subgradient", math.nan if v.rule.kink_words
+                                           else 0.0))
             for v in toposort(root) for p in (v.params,) if p.get("kinks")]
 
 
@@ -161,6 +178,8 @@ class GraphNames:
         names = {"out": _wrap(self(node))}
         for letter, p in zip(_LETTERS, node.parents):
             names[letter] = _wrap(self(p))
+        names["inputs"] = ", ".join(p if isinstance(p, str) else self(p)  # for variadic ops
+                                    for p in _elide(list(node.parents), 7))
         return names
 
     def formula(self, node: Value) -> str:
@@ -398,12 +417,11 @@ class Explanation:
         return lines
 
     def _kink_line(self, f: PathFactor) -> str:
-        names, ctx = self.names, f.out.params
-        k = ctx["kinks"]
-        where = f"{k} of {f.input.size} inputs were" if f.input.shape else "the input was"
-        return (f"    kink: at {names(f.out)} = {names.formula(f.out)} {where} exactly 0; "
-                f"there the factor is the subgradient "
-                f"{f.out.op}'(0) = {ctx.get('subgradient', 0.0) + 0.0:g}")
+        k, (n, where, choice) = f.out.params["kinks"], kink_words(f.out)
+        which = f"{k} of {n} inputs were" if n else "the input was"
+        factor = choice if f.out.rule.kink_words else f"the subgradient {choice}"
+        return (f"    kink: at {self.names(f.out)} = {self.names.formula(f.out)} {which} "
+                f"{where}; there the factor is {factor}")
 
 
 def _elide(items: list, cap: int) -> list:

@@ -32,9 +32,10 @@ from typing import Any
 import numpy as np
 
 from . import backward, ops, shapes, value
-from .value import Value, apply
+from .value import GRAD_ENABLED, Value, apply
 
 _new = object.__new__
+grad_enabled = GRAD_ENABLED.get
 
 
 def _operator(rule: ops.Rule, fn: Callable[[float, float], float]) -> Callable:
@@ -45,8 +46,8 @@ def _operator(rule: ops.Rule, fn: Callable[[float, float], float]) -> Callable:
     def op(self: Value, other: Any) -> Value:
         x = self._data
         y = other._data if type(other) is Value else other
-        if type(x) is not float or type(y) is not float:
-            return apply(rule, self, other)
+        if type(x) is not float or type(y) is not float or not grad_enabled():
+            return apply(rule, self, other)  # (apply also makes the leaf of ag.no_grad())
         node = _new(Value)
         node._data = fn(x, y)
         if cx is None:
@@ -405,7 +406,7 @@ def attach() -> None:
 def detach() -> None:
     """Back to the plain forms (the tests compare the two)."""
     for rule in ops.RULES.values():
-        rule.run, rule.chains, rule.scalar = rule.forward, tuple(map(ops.chain, rule.factors)), None
+        rule.reset()
     for name in OPERATORS:
         setattr(Value, name, _PLAIN[name])
     backward.unbroadcast, backward.backward = shapes.unbroadcast, _PLAIN_BACKWARD

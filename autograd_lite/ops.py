@@ -24,8 +24,10 @@ input's shape (``shapes.unbroadcast``). A factor's ``symbol`` is how people read
 
 Derivatives are written with operators and the functions of the next section, which take
 floats and arrays alike. A rule with a ``kink`` counts, when built, the inputs that sit
-exactly on a point where it is not differentiable (−0.0 included); there the recorded
-subgradient is used, and the count is ``ctx["kinks"]``.
+exactly on a point where it is not differentiable (−0.0 included: ReLU's 0, a tie of max, a
+bound of clip); there the recorded subgradient is used, and the count is ``ctx["kinks"]``.
+``kink_words`` say how pictures read them: where the inputs sat and the choice made there
+(by default "exactly 0" and the recorded ``subgradient``, as for ReLU).
 
 Backward, ``draw``, ``explain``, ``gradcheck`` and ``kinks`` all read this table; nothing
 else knows what ``mul`` means. ``kernels.py`` attaches hand-tuned forms of a few rules by
@@ -34,6 +36,7 @@ name, each tested against the entry here.
 
 from __future__ import annotations
 
+import functools
 import math
 import operator
 from collections.abc import Callable, Sequence
@@ -64,6 +67,7 @@ def _floats(on_floats: Callable, on_arrays: Callable) -> Callable:
 
 div, power = _floats(operator.truediv, operator.truediv), _floats(math.pow, operator.pow)
 exp, log, tanh = _floats(math.exp, np.exp), _floats(math.log, np.log), _floats(math.tanh, np.tanh)
+sqrt = _floats(math.sqrt, np.sqrt)
 EXP_SAFE = {"d": -708.0, "f": -88.0, "e": -11.0}  # exp(−x) is finite for x above these
 
 
@@ -121,6 +125,16 @@ class Factor(NamedTuple):
         return self.shown(*saved) if callable(self.shown) else self.shown
 
 
+class EachInput(tuple):
+    """The factors of an op with any number of inputs (concatenate, stack): one factor that
+    stands for each input; entry ``i`` is input i's, its VJP called as ``vjp(i, g, *saved)``
+    and ``{i}`` in its symbol filled in."""
+
+    def __getitem__(self, i: Any) -> Factor:
+        f = tuple.__getitem__(self, 0)
+        return f._replace(symbol=f.symbol.replace("{i}", str(i)), vjp=functools.partial(f.vjp, i))
+
+
 def _passed_on(g: Any, saved: tuple) -> Any:
     return g  # a factor of 1
 
@@ -142,21 +156,36 @@ class Rule:
     also records the kinks.
     """
 
-    __slots__ = ("name", "formula", "forward", "factors", "prepare", "kink", "doc", "custom",
-                 "run", "chains", "scalar")
+    __slots__ = ("name", "formula", "forward", "factors", "prepare", "kink", "kink_words", "doc",
+                 "custom", "variadic", "run", "chains", "scalar")
 
     def __init__(self, name: str, formula: str, forward: Callable, factors: tuple[Factor, ...],
                  prepare: Callable[..., dict] | None = None, kink: Callable | None = None,
-                 doc: str = "", custom: bool = False) -> None:
+                 kink_words: tuple[str, str] | None = None, doc: str = "",
+                 custom: bool = False) -> None:
         self.name, self.formula, self.forward, self.factors = name, formula, forward, factors
         self.prepare, self.kink, self.doc, self.custom = prepare, kink, doc, custom
-        self.run, self.chains, self.scalar = forward, tuple(map(chain, factors)), None
+        self.kink_words = kink_words  # (where the kinks sit, the choice made there): see kink
+        self.variadic = isinstance(factors, EachInput)  # any number of inputs
+        self.reset()
+
+    def reset(self) -> None:
+        """The table's own forward and factors, without kernels."""
+        chains = _EachChain(self.factors) if self.variadic else tuple(map(chain, self.factors))
+        self.run, self.chains, self.scalar = self.forward, chains, None
 
     def __repr__(self) -> str:
         return f"<rule {self.name}>"
 
     def __reduce__(self) -> tuple:  # pickled by name: a rule holds functions
         return rule_named, (self.name,)
+
+
+class _EachChain(tuple):
+    """The chains of a variadic rule (a tuple of its one factor): entry i is input i's."""
+
+    def __getitem__(self, i: Any) -> Callable[[Any, tuple], Any]:
+        return chain(EachInput.__getitem__(self, i))
 
 
 RULES: dict[str, Rule] = {}
@@ -175,6 +204,7 @@ def op(name: str, formula: str, forward: Callable, *factors: Factor, custom: boo
     """Enter a rule into the table (a custom op may replace a custom op of its name)."""
     if name in RULES and not (custom and RULES[name].custom):
         raise ValueError(f"an op named {name!r} already exists; choose another name")
+    factors = factors[0] if factors and isinstance(factors[0], EachInput) else factors  # variadic
     RULES[name] = Rule(name, formula, forward, factors, custom=custom, **options)
     return RULES[name]
 
@@ -187,6 +217,11 @@ def d(symbol: str | Callable, local: float | Callable) -> Factor:
 def vjp(symbol: str, fn: Callable, shown: float | Callable | None = None) -> Factor:
     """A vector-Jacobian product ``(g, *xs, out[, ctx])``; ``shown``: what a picture draws."""
     return Factor(symbol, vjp=fn, shown=shown)
+
+
+def each_input(symbol: str, fn: Callable) -> EachInput:
+    """The factor of every input of a variadic op: a VJP ``(i, g, *xs, out, ctx)`` for input i."""
+    return EachInput((Factor(symbol, vjp=fn),))
 
 
 # --- arithmetic ----------------------------------------------------------------------------
@@ -317,17 +352,23 @@ def _ints(values: Any, what: str) -> tuple[int, ...]:
     return tuple(int(n) for n in values)
 
 
-def _sum(x: Any, ctx: dict) -> Any:
-    """Σ over ctx's axes, saved as sorted axes (None: all; a 0-d Value takes axis 0 or −1)."""
-    axes = ctx["axis"]
+def _axes(x: Any, ctx: dict) -> tuple[int, ...] | None:
+    """ctx's ``axis`` checked against x and saved as ``ctx["axes"]``, sorted and non-negative
+    (None: all axes; a 0-d Value takes axis 0 or −1, and reduces nothing)."""
+    axes, ndim = ctx["axis"], np.ndim(x)
     if axes is not None:
-        ndim = np.ndim(x)
         n = max(ndim, 1)
         if not all(-n <= a < n for a in axes) or len({a % n for a in axes}) < len(axes):
             raise ValueError(f"axis {ctx['axis']!r} is out of range or repeated for a Value of "
-                             f"{ndim} dimension(s)")
+                             f"{ndim} dimension(s): each axis must lie in [{-n}, {n - 1}]")
         axes = tuple(sorted(a % n for a in axes)) if ndim else ()
     ctx["axes"] = axes
+    return axes
+
+
+def _sum(x: Any, ctx: dict) -> Any:
+    """Σ over ctx's axes."""
+    axes = _axes(x, ctx)
     return x if type(x) is float else np.add.reduce(x, axis=axes, keepdims=ctx["keepdims"])
 
 
@@ -343,12 +384,17 @@ def _count(x: Any, ctx: dict) -> int:  # how many entries of x each entry of out
     return math.prod(np.shape(x)[a] for a in ctx["axes"])
 
 
+def _kept(a: Any, ctx: dict) -> Any:
+    """A reduced array with the reduced axes back, as size 1: it broadcasts against x."""
+    return a if ctx["keepdims"] or not ctx["axes"] else np.expand_dims(a, ctx["axes"])
+
+
 def _spread(g: Any, x: Any, ctx: dict) -> Any:
     """A reduced cotangent sent back over the reduced axes: the VJP of sum."""
     if type(x) is float:
         return g
-    axes, out = ctx["axes"], np.empty(x.shape, np.result_type(g))
-    out[...] = g if ctx["keepdims"] or axes is None else np.expand_dims(g, axes)
+    out = np.empty(x.shape, np.result_type(g))
+    out[...] = _kept(g, ctx)
     return out
 
 
@@ -404,6 +450,218 @@ def _scatter(g: Any, x: Any, out: Any, ctx: dict) -> Any:
 
 GETITEM = op("getitem", "{x}[…]", _getitem, vjp("scatter", _scatter, 1.0),
              prepare=_index_prepare, doc="Basic and integer/boolean-array indexing.")
+
+# --- concatenate and stack: any number of inputs, each gets its block of g back --------------
+
+
+def _axis_in(axis: int, ndim: int, what: str) -> int:
+    if not -ndim <= axis < ndim:
+        raise ValueError(f"{what}: axis {axis} is out of range for {ndim} dimension(s): it must "
+                         f"lie in [{-ndim}, {ndim - 1}]")
+    return axis % ndim
+
+
+def _concatenate(*xs: Any) -> Any:
+    *xs, ctx = xs
+    if any(type(x) is float or not x.ndim for x in xs):
+        raise ValueError("concatenate joins tensors along an axis they have; a number or a "
+                         "scalar Value has none: use ag.stack")
+    axis = ctx["at"] = _axis_in(ctx["axis"], xs[0].ndim, "concatenate")
+    ctx["ends"] = np.cumsum([x.shape[axis] for x in xs])  # where each input's block ends
+    return np.concatenate(xs, axis=axis, dtype=np.result_type(*xs))  # numbers: weak, as in x * 2
+
+
+def _block(i: int, g: Any, *saved: Any) -> Any:
+    ends, axis = saved[-1]["ends"], saved[-1]["at"]
+    return g[(slice(None),) * axis + (slice(ends[i - 1] if i else 0, ends[i]),)]
+
+
+def _stack(*xs: Any) -> Any:
+    *xs, ctx = xs
+    ctx["at"] = _axis_in(ctx["axis"], np.ndim(xs[0]) + 1, "stack")
+    return np.stack(xs, axis=ctx["at"], dtype=np.result_type(*xs))
+
+
+_ONE_AXIS = {"prepare": lambda axis=0: {"axis": _ints((axis,), "axis")[0]}}
+CONCATENATE = op("concatenate", "concatenate({inputs})", _concatenate,
+                 each_input("(·)[block {i}]", _block), **_ONE_AXIS,
+                 doc="the inputs joined along an axis they have; input i gets its block of g.")
+STACK = op("stack", "stack({inputs})", _stack,
+           each_input("(·)[{i}]", lambda i, g, *saved: np.take(g, i, axis=saved[-1]["at"])),
+           **_ONE_AXIS, doc="the inputs (equal shapes, scalars too) along a new axis; input i "
+                            "gets entry i of g along it.")
+
+# --- softmax, log_softmax, logsumexp: shifted by the max, so finite at logits of ±1000 ------
+
+
+def _max_kept(x: Any, ctx: dict) -> Any:
+    """max(x) over ctx's axes, kept (size 1); 0 where it is ±inf: exp(x − it) cannot overflow."""
+    m = np.max(x, axis=_axes(x, ctx), keepdims=True)
+    return np.where(np.isfinite(m), m, 0)
+
+
+def _log_sum_exp(z: Any, ctx: dict) -> Any:  # of z = x − max: no term above exp(0) = 1
+    with np.errstate(divide="ignore"):  # a slice of −infs: log 0 = −inf
+        return np.log(np.sum(np.exp(z), axis=ctx["axes"], keepdims=True))
+
+
+def _softmax(x: Any, ctx: dict) -> Any:
+    e = np.exp(x - _max_kept(x, ctx))
+    return e / np.sum(e, axis=ctx["axes"], keepdims=True)
+
+
+def _log_softmax(x: Any, ctx: dict) -> Any:
+    z = x - _max_kept(x, ctx)
+    return z - _log_sum_exp(z, ctx)
+
+
+def _logsumexp(x: Any, ctx: dict) -> Any:
+    m = _max_kept(x, ctx)
+    s = m + _log_sum_exp(x - m, ctx)
+    return s if ctx["keepdims"] else np.squeeze(s, ctx["axes"])
+
+
+def _softmax_vjp(g: Any, x: Any, out: Any, ctx: dict) -> Any:
+    return out * (g - np.sum(g * out, axis=ctx["axes"], keepdims=True))
+
+
+def _log_softmax_vjp(g: Any, x: Any, out: Any, ctx: dict) -> Any:
+    return g - np.exp(out) * np.sum(g, axis=ctx["axes"], keepdims=True)
+
+
+def _logsumexp_vjp(g: Any, x: Any, out: Any, ctx: dict) -> Any:
+    return _spread(g, x, ctx) * np.exp(x - _kept(out, ctx))  # g · softmax(x)
+
+
+_AXIS = {"prepare": lambda axis=-1: {"axis": None if axis is None else _ints(axis, "axis")}}
+SOFTMAX = op("softmax", "softmax({x})", _softmax,
+             vjp("{out}·((·) − Σ (·)·{out})", _softmax_vjp), **_AXIS,
+             doc="exp(x − max) / Σ exp(x − max) along axis (default −1, the last): each slice "
+                 "sums to 1.")
+LOG_SOFTMAX = op("log_softmax", "log_softmax({x})", _log_softmax,
+                 vjp("(·) − softmax({x})·Σ (·)", _log_softmax_vjp), **_AXIS,
+                 doc="x − logsumexp(x) along axis (default −1): finite where softmax is 0.")
+LOGSUMEXP = op(
+    "logsumexp", "logsumexp({x})", _logsumexp,
+    vjp("softmax({x})", _logsumexp_vjp, lambda x, out, ctx: _logsumexp_vjp(1.0 + 0 * out, x, out,
+                                                                           ctx)),
+    **_AXES, doc="log Σ exp(x) over axis (default: all), as max + log Σ exp(x − max).")
+
+# --- max and min: ties share the gradient equally --------------------------------------------
+# Where k entries tie for the max of a slice (or x == y in maximum), max is not differentiable:
+# a kink. Each tied entry gets g/k (maximum: g/2 each): PyTorch's amax/maximum, JAX and
+# TensorFlow choose so. (ReLU is not maximum(x, 0): that would give relu'(0) = ½.)
+
+
+def _tied(reduce: Callable) -> Callable:
+    """The kink count of max (min): the entries that tie with another for their slice's max."""
+    def count(x: Any, ctx: dict) -> int:
+        if type(x) is float:
+            return 0
+        axes = _axes(x, ctx)
+        n = np.sum(x == reduce(x, axis=axes, keepdims=True), axis=axes)
+        return int(np.sum(n, where=n > 1))
+
+    return count
+
+
+def _extreme(reduce: Callable) -> Callable:  # max or min over ctx's axes (a float: itself)
+    return lambda x, ctx: reduce(x, axis=_axes(x, ctx), keepdims=ctx["keepdims"])
+
+
+def _share(g: Any, x: Any, out: Any, ctx: dict) -> Any:
+    """g shared equally by the entries of x that equal their slice's max (min), ``out``."""
+    if type(x) is float:
+        return g
+    at = x == _kept(out, ctx)
+    return at * (_spread(g, x, ctx) / np.sum(at, axis=ctx["axes"], keepdims=True).astype(x.dtype))
+
+
+def _share_shown(x: Any, out: Any, ctx: dict) -> Any: return _share(1.0 + 0 * out, x, out, ctx)
+
+
+MAX = op("max", "max({x})", _extreme(np.max),
+         vjp("1[{x} = max] / #ties", _share, _share_shown), kink=_tied(np.max),
+         kink_words=("tied for the max", "∂max/∂x = 1/#ties"), **_AXES,
+         doc="the largest entry over axis (default: all); k tied entries get g/k each.")
+MIN = op("min", "min({x})", _extreme(np.min),
+         vjp("1[{x} = min] / #ties", _share, _share_shown), kink=_tied(np.min),
+         kink_words=("tied for the min", "∂min/∂x = 1/#ties"), **_AXES,
+         doc="the smallest entry over axis (default: all); k tied entries get g/k each.")
+
+
+def _wins(a: Any, b: Any) -> Any:
+    """∂max(a, b)/∂a: 1 where a > b, ½ at a tie, 0 where a < b (1 beside a NaN, as PyTorch)."""
+    t = np.result_type(a, b).type
+    return np.where(a == b, t(0.5), np.where(a < b, t(0.0), t(1.0)))
+
+
+def _equal(x: Any, y: Any, ctx: dict) -> int:
+    return int(np.count_nonzero(x == y))  # the kink count of maximum and minimum: the ties
+
+
+MAXIMUM = op("maximum", "max({x}, {y})", lambda x, y, ctx: np.maximum(x, y),
+             d("1[{x}>{y}] + ½·1[{x}={y}]", lambda x, y, out, ctx: _wins(x, y)),
+             d("1[{y}>{x}] + ½·1[{x}={y}]", lambda x, y, out, ctx: _wins(y, x)),
+             prepare=dict, kink=_equal, kink_words=("tied (x = y)", "∂max/∂x = ∂max/∂y = ½"),
+             doc="the larger of x and y, elementwise (NaN passes); at a tie each gets g/2.")
+MINIMUM = op("minimum", "min({x}, {y})", lambda x, y, ctx: np.minimum(x, y),
+             d("1[{x}<{y}] + ½·1[{x}={y}]", lambda x, y, out, ctx: _wins(y, x)),
+             d("1[{y}<{x}] + ½·1[{x}={y}]", lambda x, y, out, ctx: _wins(x, y)),
+             prepare=dict, kink=_equal, kink_words=("tied (x = y)", "∂min/∂x = ∂min/∂y = ½"),
+             doc="the smaller of x and y, elementwise (NaN passes); at a tie each gets g/2.")
+
+# --- where, clip, sqrt ----------------------------------------------------------------------
+
+
+def _where_prepare(cond: Any) -> dict:
+    c = np.asarray(cond)
+    if c.dtype != bool:
+        got = type(cond).__name__ if c.dtype == object else f"dtype {c.dtype}"
+        raise TypeError(f"where(cond, x, y): cond must be a boolean array (a comparison such as "
+                        f"x > 0 gives one), got {got}")
+    return {"cond": c}
+
+
+WHERE = op("where", "where(cond, {x}, {y})", lambda x, y, ctx: np.where(ctx["cond"], x, y),
+           d("1[cond]", lambda x, y, out, ctx: ctx["cond"]),
+           d("1[not cond]", lambda x, y, out, ctx: ~ctx["cond"]), prepare=_where_prepare,
+           doc="x where cond is True, else y (cond: a boolean array, a constant).")
+
+
+def _clip_prepare(lo: float | None = None, hi: float | None = None) -> dict:
+    lo = -math.inf if lo is None else check_real(lo, "clip's lo (the lower bound, or None)")
+    hi = math.inf if hi is None else check_real(hi, "clip's hi (the upper bound, or None)")
+    if lo > hi:
+        raise ValueError(f"clip needs lo ≤ hi, got lo = {_fmt(lo)} > hi = {_fmt(hi)}")
+    return {"lo": lo, "hi": hi}
+
+
+def _on_bound(x: Any, ctx: dict) -> int:
+    return int(np.count_nonzero((x == ctx["lo"]) | (x == ctx["hi"])))  # clip's kink count
+
+
+CLIP = op("clip", "clip({x}, {lo}, {hi})", lambda x, ctx: np.clip(x, ctx["lo"], ctx["hi"]),
+          d(lambda n, ctx: f"1[{_fmt(ctx['lo'])} ≤ {n['x']} ≤ {_fmt(ctx['hi'])}]",
+            lambda x, out, ctx: (x >= ctx["lo"]) & (x <= ctx["hi"])),  # 1 on the bounds
+          prepare=_clip_prepare, kink=_on_bound,
+          kink_words=("exactly on a bound", "clip' = 1 (PyTorch clamp)"),
+          doc="x limited to [lo, hi] (None: no bound); the derivative is 1 on [lo, hi], bounds "
+              "included (PyTorch clamp), 0 outside.")
+
+
+def _half_over(s: Any) -> Any:
+    """1/(2s): sqrt's derivative from s = √x; inf at x = 0, as PyTorch."""
+    if type(s) is float:
+        return div(0.5, s)
+    with np.errstate(divide="ignore"):
+        return 0.5 / s
+
+
+SQRT = op("sqrt", "√{x}", lambda x, ctx: sqrt(x),
+          d("1/(2√{x})", lambda x, out, ctx: _half_over(out)), prepare=dict, kink=_zeros,
+          kink_words=("exactly 0", "sqrt'(0) = inf (PyTorch)"),
+          doc="√x (NaN below 0); the derivative 1/(2√x) is inf at 0, which counts as a kink.")
 
 # --- losses (per element or per sample; losses.py adds the reduction) -----------------------
 

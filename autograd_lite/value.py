@@ -10,6 +10,7 @@ closures and no back-references: a graph is freed by reference counting.
 
 from __future__ import annotations
 
+import contextvars
 from collections.abc import Iterator
 from typing import Any
 
@@ -21,12 +22,12 @@ from .ops import Rule
 from .shapes import as_data, shape_of
 
 _new = object.__new__
+GRAD_ENABLED = contextvars.ContextVar("autograd_lite_grad_enabled", default=True)  # ag.no_grad
 
 
-def copy_leaf(d: np.ndarray) -> np.ndarray:
-    """A leaf's own copy of its array, once a graph holds the old one (see Value.data);
-    kernels.py attaches a form that reuses an array a graph held and let go."""
-    return d.copy()
+# A leaf's own copy of its array, once a graph holds the old one (see Value.data); kernels.py
+# attaches a form that reuses an array a graph held and let go.
+copy_leaf = np.ndarray.copy
 
 
 class Value:
@@ -160,6 +161,17 @@ class Value:
         """Reset ``grad`` to zero."""
         self._grad = None
 
+    def detach(self) -> Value:
+        """A new leaf with a copy of this Value's data: no graph behind it, so backward stops
+        there (PyTorch's ``detach``, though the data is copied: a leaf owns its array).
+
+        >>> import autograd_lite as ag
+        >>> w = ag.Value(2.0)
+        >>> u = (w * 3).detach(); (u * w).backward(); w.grad, u.rule is None
+        (6.0, True)
+        """
+        return Value(self.data, self.label)
+
     def __repr__(self) -> str:
         more = (f", label={self.label!r}" if self.label else "") + (f", op={self.op!r}" if
                                                                     self._op else "")
@@ -222,13 +234,62 @@ class Value:
     def exp(self) -> Value: return apply(ops.EXP, self)
     def log(self) -> Value: return apply(ops.LOG, self)
 
+    def sqrt(self) -> Value:
+        """√x; its derivative 1/(2√x) is inf at 0 (as PyTorch), and a 0 counts as a kink."""
+        return apply(ops.SQRT, self)
+
+    def clip(self, lo: float | None = None, hi: float | None = None) -> Value:
+        """x limited to [lo, hi] (None: no bound on that side), as NumPy clip.
+
+        The derivative is 1 on [lo, hi], the bounds included (PyTorch clamp's choice), 0
+        outside; an entry exactly on a bound is a kink, counted by ``ag.kinks``.
+
+        >>> import numpy as np, autograd_lite as ag
+        >>> x = ag.Value(np.array([-2.0, -1.0, 0.5, 3.0]))
+        >>> y = x.clip(-1, 1); y.sum().backward(); y.data, x.grad
+        (array([-1. , -1. ,  0.5,  1. ]), array([0., 1., 1., 0.]))
+        """
+        return apply(ops.CLIP, self, lo=lo, hi=hi)
+
     def sum(self, axis: int | tuple[int, ...] | None = None, keepdims: bool = False) -> Value:
         return apply(ops.SUM, self, axis=axis, keepdims=keepdims)
 
     def mean(self, axis: int | tuple[int, ...] | None = None, keepdims: bool = False) -> Value:
         return apply(ops.MEAN, self, axis=axis, keepdims=keepdims)
 
+    def max(self, axis: int | tuple[int, ...] | None = None, keepdims: bool = False) -> Value:
+        """The largest entry over ``axis`` (default: all). Entries that tie for it share the
+        gradient equally (PyTorch amax): a tie is a kink, counted by ``ag.kinks``.
+
+        >>> import numpy as np, autograd_lite as ag
+        >>> x = ag.Value(np.array([1.0, 3.0, 3.0]))
+        >>> x.max().backward(); x.grad
+        array([0. , 0.5, 0.5])
+        """
+        return apply(ops.MAX, self, axis=axis, keepdims=keepdims)
+
+    def min(self, axis: int | tuple[int, ...] | None = None, keepdims: bool = False) -> Value:
+        """The smallest entry over ``axis`` (default: all); ties share the gradient equally."""
+        return apply(ops.MIN, self, axis=axis, keepdims=keepdims)
+
+    def var(self, axis: int | tuple[int, ...] | None = None, keepdims: bool = False) -> Value:
+        """The population variance (ddof 0, PyTorch ``correction=0``): mean((x − mean x)²),
+        built from mean, − and ** (its picture shows each)."""
+        d = self - self.mean(axis=axis, keepdims=True)
+        return (d ** 2).mean(axis=axis, keepdims=keepdims)
+
+    def std(self, axis: int | tuple[int, ...] | None = None, keepdims: bool = False) -> Value:
+        """√var (ddof 0); where the variance is 0, sqrt'(0) = inf makes the gradient NaN, as
+        in PyTorch, and ``ag.kinks`` lists it."""
+        return self.var(axis=axis, keepdims=keepdims).sqrt()
+
     def reshape(self, *shape: Any) -> Value: return apply(ops.RESHAPE, self, shape=_flat(shape))
+    def flatten(self) -> Value: return apply(ops.RESHAPE, self, shape=(-1,))
+
+    def squeeze(self, axis: int | tuple[int, ...] | None = None) -> Value:
+        """The Value without its axes of size 1 (or only ``axis``, which must have size 1); a
+        reshape."""
+        return apply(ops.RESHAPE, self, shape=np.squeeze(_stand_in(self), axis).shape)
 
     def transpose(self, *axes: Any) -> Value:
         return apply(ops.TRANSPOSE, self, axes=_flat(axes) or None)
@@ -241,13 +302,18 @@ class Value:
             raise TypeError("a Value cannot be used as an index; use an int or integer array")
         return apply(ops.GETITEM, self, index=index)
 
+    # comparisons give plain boolean arrays: constants, no graph (masks, ag.where's cond)
+    def __lt__(self, other: Any) -> Any: return np.less(self._data, _data_of(other))
+    def __le__(self, other: Any) -> Any: return np.less_equal(self._data, _data_of(other))
+    def __gt__(self, other: Any) -> Any: return np.greater(self._data, _data_of(other))
+    def __ge__(self, other: Any) -> Any: return np.greater_equal(self._data, _data_of(other))
+
     def __len__(self) -> int:
         if not self.shape:
             raise TypeError("len() of a scalar (0-d) Value")
         return self.shape[0]
 
-    def __iter__(self) -> Iterator[Value]:
-        return (self[i] for i in range(len(self)))
+    def __iter__(self) -> Iterator[Value]: return (self[i] for i in range(len(self)))
 
     def backward(self, grad: Any = None) -> None:
         """Add dself/dnode to ``.grad`` of every node this Value depends on.
@@ -273,6 +339,14 @@ def _flat(args: tuple) -> tuple:
     return tuple(args[0]) if len(args) == 1 and isinstance(args[0], tuple | list) else args
 
 
+def _data_of(x: Any) -> Any:
+    return x._data if type(x) is Value else x
+
+
+def _stand_in(x: Any) -> np.ndarray:  # an array of x's shape that costs no memory
+    return np.broadcast_to(False, shape_of(as_data(_data_of(x))))
+
+
 def _check_seed(g: Any, like: Value, what: str) -> Any:
     d = as_data(g, what)
     if shape_of(d) != like.shape:
@@ -288,7 +362,7 @@ def _replace(args: tuple, a: Any, x: Any) -> tuple:
 def apply(rule: Rule, *args: Any, **params: Any) -> Value:
     """The node ``rule(*args)``: resolve the parameters, run the forward, count the kinks, and
     keep what backward needs (the factor values of a scalar node, else the data it reads)."""
-    if len(args) != len(rule.factors) or params and rule.prepare is None:
+    if len(args) != len(rule.factors) and not rule.variadic or params and rule.prepare is None:
         raise TypeError(f"{rule.name} takes {len(rule.factors)} input(s)" + " and no parameters"
                         * (rule.prepare is None) + f", got {len(args)} and {sorted(params)}")
     ctx = None if rule.prepare is None else rule.prepare(**params)
@@ -326,6 +400,8 @@ def apply(rule: Rule, *args: Any, **params: Any) -> Value:
             floats = False
             if type(out) is not np.ndarray:
                 xs[len(args)] = out = np.asarray(out)
+    if not GRAD_ENABLED.get():  # inside ag.no_grad(): no graph, the result is a new leaf
+        return Value(out)
     node = _new(Value)
     if floats:
         node._x, node._y = args[0], args[1] if len(args) == 2 else None
@@ -345,4 +421,5 @@ Rule.__call__ = apply  # calling a rule builds its node: ops.RELU(x) is x.relu()
 
 # the same ops as functions: ag.relu(x) is x.relu() (x may be a constant: a number or array)
 relu, leaky_relu, abs, tanh = Value.relu, Value.leaky_relu, Value.abs, Value.tanh  # noqa: A001
-sigmoid, exp, log = Value.sigmoid, Value.exp, Value.log
+sigmoid, exp, log, sqrt, clip = Value.sigmoid, Value.exp, Value.log, Value.sqrt, Value.clip
+

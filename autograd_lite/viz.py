@@ -22,7 +22,6 @@ dashed grey box        folded nodes, when the graph has more than ``max_nodes``
 
 from __future__ import annotations
 
-import numbers
 import os
 import re
 import shutil
@@ -42,6 +41,7 @@ from .explain import (
     as_vjp,
     explain_with,
     factor_value,
+    kink_words,
     number,
     paren,
     path_counts,
@@ -322,11 +322,10 @@ def _node_lines(v: Value, names: GraphNames, full: int) -> list[str]:
         lines.append(f"{v.op}'(0) = {ctx['subgradient'] + 0.0:g} (subgradient)")
     k = ctx.get("kinks")
     if k:
-        x = v.parents[0]
-        of = f" of {np.size(x.data if x.__class__ is Value else x)}" if np.ndim(
-            x.data if x.__class__ is Value else x) else ""
+        n, where, _ = kink_words(v)
+        of = f" of {n}" if n else ""
         s = "" if k == 1 and not of else "s"
-        lines.append(f"⚠ kink: {k}{of} input{s} exactly 0")
+        lines.append(f"⚠ kink: {k}{of} input{s} {where}")
     return lines
 
 
@@ -373,16 +372,11 @@ def _edge_style(v: Value, slot: int, names: GraphNames, on_path: Mapping[Value, 
 def _kink_note(v: Value) -> str:
     """Where an edge into ``v`` took the recorded subgradient: ``relu'(0) = 0 used at 1 of 4
     entries`` (a scalar: ``relu'(0) = 0 used``); empty when no input sat on the kink."""
-    ctx = v.params
-    k = ctx.get("kinks")
+    k = v.params.get("kinks")
     if not k:
         return ""
-    s = ctx.get("subgradient")
-    used = (f"{v.op}'(0) = {s + 0.0:g} used" if isinstance(s, numbers.Real)
-            else f"the subgradient of {v.op} at 0 used")
-    x = v.parents[0]  # the input the kinks were counted on, as in the node's "⚠ kink" line
-    x = x.data if x.__class__ is Value else x
-    return f"{used} at {k:,} of {np.size(x):,} entries" if np.ndim(x) else used
+    n, _, choice = kink_words(v)  # counted as in the node's "⚠ kink" line
+    return f"{choice} used at {k:,} of {n:,} entries" if n else f"{choice} used"
 
 
 def _caption(root: Value, wrt: Value | None, names: GraphNames, why: Explanation | None,

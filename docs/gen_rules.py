@@ -14,7 +14,7 @@ from autograd_lite import ops
 PAGE = Path(__file__).resolve().parent / "rules.md"
 
 # Rules whose symbol depends on a parameter are shown for these example values.
-EXAMPLE_PARAMS = {"pow": {"p": 3}, "leaky_relu": {"slope": 0.01}}
+EXAMPLE_PARAMS = {"pow": {"p": 3}, "leaky_relu": {"slope": 0.01}, "clip": {"lo": -1, "hi": 1}}
 NAMES = {"x": "x", "y": "y", "out": "out"}
 
 
@@ -87,7 +87,7 @@ def render() -> str:
             lines.append("| " + " | ".join([
                 f"`{rule.name}`" if first else "",
                 _cell(formula) if first else "",
-                "xyzuvw"[i],
+                "each input i" if rule.variadic else "xyzuvw"[i],
                 _cell(_symbol(factor, ctx)) + (shown if first else ""),
                 _kind(factor),
                 "kink" if first and rule.kink is not None else "",

@@ -2,6 +2,7 @@
 deep chains, memory and reference cycles."""
 
 import gc
+import threading
 import time
 import tracemalloc
 
@@ -353,3 +354,81 @@ def test_bias_gradient_is_the_sum_over_the_batch(dtype):
     c = Value(np.zeros(2))
     (Value(np.zeros((2, 2))) + c).backward(np.array([[np.inf, 1.0], [1.0, np.nan]]))
     assert np.array_equal(c.grad, [np.inf, np.nan], equal_nan=True)  # as np.sum has it
+
+
+def test_detach_makes_a_new_leaf_and_stops_backward():
+    w = Value(np.array([1.0, 2.0]), "w")
+    h = w * 3.0
+    c = h.detach()
+    assert c.rule is None and c.parents == () and c.label == "" and np.array_equal(c.data, h.data)
+    (c * w).sum().backward()  # c is a constant of w's graph now: only the direct path counts
+    assert np.array_equal(w.grad, [3.0, 6.0]) and np.array_equal(h.grad, [0.0, 0.0])
+    c.data += 1.0  # a leaf's array is its own: h is untouched
+    assert np.array_equal(h.data, [3.0, 6.0])
+    s = Value(1.5, "s")
+    d = (s * s).detach()
+    assert type(d.data) is float and d.data == 2.25 and d.rule is None
+    W = Value(np.ones(3))
+    for _ in range(3):  # the hand-written update, kept from growing a graph
+        W.zero_grad()
+        (W * W).sum().backward()
+        W = (W - 0.1 * W.grad).detach()
+    assert W.rule is None and np.allclose(W.data, 0.8 ** 3)
+
+
+def test_no_grad_results_are_new_leaves():
+    w, b = Value(2.0, "w"), Value(np.array([1.0, -1.0]), "b")
+    with ag.no_grad():
+        assert not ag.is_grad_enabled()
+        u = w * 3.0 + w  # the inlined scalar operators too
+        t = (b * w).relu().sum()
+        s = ag.stack([w, w])
+    assert ag.is_grad_enabled()
+    for leaf, want in ((u, 8.0), (t, 2.0), (s, [2.0, 2.0])):
+        assert leaf.rule is None and leaf.parents == () and np.array_equal(leaf.data, want)
+    assert type(u.data) is float and ag.kinks(t) == []
+    (u * w).backward()  # u is a leaf of this graph: dL/dw = u only
+    assert w.grad == 8.0 and u.grad == 2.0
+    after = w * 3.0
+    assert after.rule is not None and after.parents[0] is w
+
+
+def test_no_grad_keeps_the_hand_written_update_from_growing_a_graph():
+    W = Value(np.ones(3))
+    for _ in range(50):
+        W.zero_grad()
+        (W * W).sum().backward()
+        with ag.no_grad():
+            W = W - 0.1 * W.grad
+    assert W.rule is None and len(toposort((W * W).sum())) == 3
+    assert np.allclose(W.data, 0.8 ** 50)
+
+
+def test_no_grad_nests_restores_and_stays_in_its_context():
+    with ag.no_grad():
+        with ag.no_grad():
+            pass
+        assert not ag.is_grad_enabled()
+    assert ag.is_grad_enabled()
+    with pytest.raises(RuntimeError), ag.no_grad():
+        raise RuntimeError
+    assert ag.is_grad_enabled()
+    seen, barrier = {}, threading.Barrier(2)
+
+    def inside():
+        with ag.no_grad():
+            barrier.wait()
+            seen["inside"] = (Value(1.0) * 2.0).rule
+            barrier.wait()
+
+    def outside():
+        barrier.wait()
+        seen["outside"] = (Value(1.0) * 2.0).rule
+        barrier.wait()
+
+    threads = [threading.Thread(target=inside), threading.Thread(target=outside)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert seen["inside"] is None and seen["outside"] is not None

@@ -261,3 +261,90 @@ def test_policy_is_isolated_between_asyncio_tasks():
 
     assert asyncio.run(main()) == [(1.0, 1.0), (0.25, 0.25)]
     assert ag.get_relu_subgradient() == 0.0
+
+
+# --- the kinks of max, min, maximum, minimum, clip and sqrt: PyTorch's choices, counted -------
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_max_and_min_ties_share_the_gradient_equally(dtype):
+    x = Value(np.array([1.0, 3.0, 3.0, -2.0], dtype))
+    m = x.max()
+    (5 * m).backward()
+    assert x.grad.dtype == dtype and np.array_equal(x.grad, [0.0, 2.5, 2.5, 0.0])
+    assert m.params["kinks"] == 2
+    y = Value(np.array([[0.0, -0.0, 4.0], [2.0, 2.0, 2.0]], dtype))  # 0 and −0 tie
+    n = y.min(axis=1)
+    (n * np.array([6.0, 3.0], dtype)).sum().backward()
+    assert np.array_equal(y.grad, [[3.0, 3.0, 0.0], [1.0, 1.0, 1.0]])
+    assert n.params["kinks"] == 5
+    z = Value(np.array([[1.0, 2.0], [3.0, 0.5]]))
+    z.max(axis=0, keepdims=True).sum().backward()  # no tie: all of g to the one max
+    assert np.array_equal(z.grad, [[0.0, 1.0], [1.0, 0.0]])
+    assert ag.kinks(z.max(axis=0)) == []
+
+
+def test_maximum_and_minimum_ties_give_each_side_half():
+    x, y = Value(2.0), Value(2.0)
+    (3 * ag.maximum(x, y)).backward()
+    assert (x.grad, y.grad) == (1.5, 1.5)
+    a = Value(np.array([1.0, 2.0, 0.0, -1.0]))
+    b = Value(np.array([[1.0], [0.0]]))  # broadcast to (2, 4), with two ties
+    out = ag.minimum(a, b)
+    out.sum().backward()
+    assert np.array_equal(a.grad, [0.5, 0.0, 1.5, 2.0])
+    assert np.array_equal(b.grad, [[1.5], [2.5]])
+    assert [str(k) for k in ag.kinks(out.sum())] == [
+        "minimum: 2 of 8 inputs tied (x = y) (∂min/∂x = ∂min/∂y = ½)"]
+    w = Value(np.array([-1.0, 0.5]))
+    ag.maximum(w, w).sum().backward()  # both edges go to w: ½ + ½
+    assert np.array_equal(w.grad, [1.0, 1.0])
+    z = Value(0.0)
+    ag.maximum(z, 0.0).backward()  # maximum(z, 0) is not relu: ½ at the tie
+    assert z.grad == 0.5
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_clip_derivative_is_one_on_the_bounds(dtype):
+    x = Value(np.array([-2.0, -1.0, 0.0, 1.0, 3.0], dtype))
+    y = x.clip(-1, 1)
+    (y * np.array([1.0, 2.0, 3.0, 4.0, 5.0], dtype)).sum().backward()
+    assert x.grad.dtype == dtype and np.array_equal(x.grad, [0.0, 2.0, 3.0, 4.0, 0.0])
+    assert y.params["kinks"] == 2
+    s = Value(0.5)
+    ag.clip(s, 0.5, 0.5).backward()  # lo == hi: the one point is on both bounds
+    assert s.grad == 1.0 and ag.kinks(ag.clip(Value(0.5), 0.5, 0.5))[0].count == 1
+    t = Value(np.array([-3.0, 0.0, 2.0]))
+    ag.clip(t, None, 0.0).sum().backward()
+    assert np.array_equal(t.grad, [1.0, 1.0, 0.0])
+
+
+@pytest.mark.parametrize("zero", (0.0, -0.0))
+def test_sqrt_at_zero_is_inf_and_a_kink(zero):
+    inf = math.copysign(math.inf, zero)  # √−0 = −0, so 1/(2√x) is −inf there (IEEE, PyTorch)
+    x = Value(zero)
+    x.sqrt().backward()
+    assert x.grad == inf
+    t = Value(np.array([zero, 4.0], np.float32))
+    r = ag.sqrt(t)
+    r.sum().backward()
+    assert t.grad.dtype == np.float32 and t.grad.tolist() == [inf, 0.25]
+    assert r.params["kinks"] == 1
+
+
+def test_new_kinks_are_listed_and_worded_by_their_rule():
+    x = Value(np.array([1.0, 3.0, 3.0]), "x")
+    m = x.max()
+    m.label = "m"
+    c = x.clip(1, 2)
+    L = m + ag.sqrt(x - 1).sum() + ag.maximum(x, 3.0).sum() + c.sum()
+    words = sorted(str(k) for k in ag.kinks(L))
+    assert words == [
+        "clip: 1 of 3 inputs exactly on a bound (clip' = 1 (PyTorch clamp))",
+        "max 'm': 2 of 3 inputs tied for the max (∂max/∂x = 1/#ties)",
+        "maximum: 2 of 3 inputs tied (x = y) (∂max/∂x = ∂max/∂y = ½)",
+        "sqrt: 1 of 3 inputs exactly 0 (sqrt'(0) = inf (PyTorch))",
+    ]
+    assert all(math.isnan(k.subgradient) for k in ag.kinks(L))
+    assert str(ag.kinks(ag.maximum(Value(1.0), 1.0))[0]) == \
+        "maximum: 1 input tied (x = y) (∂max/∂x = ∂max/∂y = ½)"

@@ -23,6 +23,7 @@ ALLOWED = {
     "backward": {"shapes"},
     "value": {"ops", "backward", "shapes"},
     "kernels": {"ops", "backward", "shapes", "value"},
+    "functions": {"value", "ops"},
     "explain": {"value", "backward"},
     "gradcheck": {"value", "explain", "shapes", "policy"},
     "losses": {"value", "ops", "shapes"},

@@ -93,7 +93,8 @@ def test_rule_keeps_dtype(name, i, rng):
             assert v.grad.dtype == dtype and v.grad.shape == v.shape
 
 
-VJP_RULES = {"matmul", "sum", "mean", "reshape", "transpose", "getitem", "cross_entropy"}
+VJP_RULES = {"matmul", "sum", "mean", "reshape", "transpose", "getitem", "cross_entropy",
+             "softmax", "log_softmax", "logsumexp", "max", "min", "concatenate", "stack"}
 
 
 def test_elementwise_rules_have_local_derivatives_and_the_others_vjps():
@@ -130,12 +131,14 @@ def test_rules_leave_unbroadcasting_to_the_engine(name, rng):
     # a rule's factor gives g·∂out/∂in in the output's shape; only the engine sums it back
     x, y = rng.uniform(0.5, 2.0, (3, 1)), rng.uniform(0.5, 2.0, (4,))
     rule = RULES[name]
-    out = rule.forward(x, y)
+    params = {"cond": np.array([[True], [False], [True]])} if name == "where" else {}
+    ctx = () if rule.prepare is None else (rule.prepare(**params),)
+    out = rule.forward(x, y, *ctx)
     g = np.ones(out.shape)
     for chain in rule.chains:
-        assert np.shape(chain(g, (x, y, out))) == (3, 4), name
+        assert np.shape(chain(g, (x, y, out, *ctx))) == (3, 4), name
     v, w = ag.Value(x), ag.Value(y)
-    apply(rule, v, w).sum().backward()
+    apply(rule, v, w, **params).sum().backward()
     assert v.grad.shape == (3, 1) and w.grad.shape == (4,)
 
 
@@ -225,3 +228,207 @@ def test_getitem_rejects_bad_indices():
         x["a"]
     with pytest.raises(TypeError, match="scalar"):
         ag.Value(1.0)[0]
+
+
+# --- softmax, log_softmax, logsumexp; max/min; where, clip, sqrt; comparisons ---------------
+
+
+@pytest.mark.parametrize("dtype", [np.float16, np.float32, np.float64])
+def test_softmax_family_is_finite_at_logits_of_1000(dtype):
+    z = ag.Value(np.array([[1000.0, -1000.0, 1000.0], [-1000.0, -1000.0, -1000.0]], dtype))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        p, lp, lse = ag.softmax(z), ag.log_softmax(z), ag.logsumexp(z, axis=-1)
+        (p.sum() + lp[:, 0].sum() + lse.sum()).backward()
+    assert p.dtype == lp.dtype == lse.dtype == z.grad.dtype == dtype
+    assert np.allclose(p.data, [[0.5, 0.0, 0.5], [1 / 3, 1 / 3, 1 / 3]], atol=1e-3)
+    assert np.allclose(lp.data[0], [-np.log(2), -2000.0, -np.log(2)], rtol=1e-3)
+    assert np.allclose(lse.data, [1000 + np.log(2), -1000 + np.log(3)], rtol=1e-3)
+    assert np.all(np.isfinite(z.grad))
+    assert np.allclose(np.exp(lp.data.astype(np.float64)), p.data, atol=1e-3)
+
+
+def test_logsumexp_of_infinities_and_scalars():
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert ag.logsumexp(ag.Value(np.array([-np.inf, -np.inf]))).item() == -np.inf
+        assert ag.logsumexp(ag.Value(np.array([np.inf, 1.0]))).item() == np.inf
+    x = ag.Value(2.5)
+    y = ag.logsumexp(x)
+    y.backward()
+    assert type(y.data) is float and y.data == 2.5 and x.grad == 1.0
+    s = ag.softmax(ag.Value(np.array([3.0])))
+    assert s.data.tolist() == [1.0]
+
+
+def test_softmax_gradient_is_a_vjp_and_log_softmax_is_its_log():
+    rng = np.random.default_rng(0)
+    z = rng.normal(size=(3, 5))
+    g = rng.normal(size=(3, 5))
+    p = np.exp(z) / np.exp(z).sum(axis=1, keepdims=True)
+    x = ag.Value(z)
+    ag.softmax(x, axis=1).backward(g)
+    jac_t_g = np.stack([(np.diag(p[i]) - np.outer(p[i], p[i])) @ g[i] for i in range(3)])
+    assert np.allclose(x.grad, jac_t_g)
+    assert np.allclose(ag.log_softmax(ag.Value(z), axis=1).data, np.log(p))
+    assert np.allclose(ag.logsumexp(ag.Value(z), axis=(0, 1)).data, np.log(np.exp(z).sum()))
+
+
+@pytest.mark.parametrize("build", [
+    lambda v: ag.softmax(v, axis=2), lambda v: ag.log_softmax(v, axis=-3),
+    lambda v: ag.logsumexp(v, axis=(0, 0)), lambda v: v.max(axis=5), lambda v: v.min(axis=-3),
+    lambda v: v.max(axis=(1, -1))])
+def test_reductions_reject_a_bad_axis_naming_the_range(build):
+    with pytest.raises(ValueError, match=r"axis .* out of range or repeated .* 2 dimension\(s\): "
+                                         r"each axis must lie in \[-2, 1\]"):
+        build(ag.Value(np.ones((2, 3))))
+    with pytest.raises(TypeError, match="axis takes ints"):
+        ag.Value(np.ones(2)).max(axis=0.5)
+
+
+def test_max_and_min_values_and_shapes():
+    x = np.arange(24.0).reshape(2, 3, 4) % 7
+    v = ag.Value(x)
+    for axis in (None, 0, (1, 2), -1):
+        for keepdims in (False, True):
+            assert np.array_equal(v.max(axis=axis, keepdims=keepdims).data,
+                                  x.max(axis=axis, keepdims=keepdims))
+            assert np.array_equal(v.min(axis=axis, keepdims=keepdims).data,
+                                  x.min(axis=axis, keepdims=keepdims))
+    assert v.max().op == "max" and v.min().op == "min"
+    assert type(ag.Value(1.5).max().data) is float
+
+
+def test_maximum_minimum_broadcast_and_take_constants():
+    a = ag.Value(np.array([[1.0], [4.0]]))
+    out = ag.maximum(a, np.array([0.0, 2.0, 5.0]))
+    assert out.shape == (2, 3) and np.array_equal(out.data, [[1, 2, 5], [4, 4, 5]])
+    out.sum().backward()
+    assert np.array_equal(a.grad, [[1.0], [2.0]])
+    assert ag.minimum(3.0, ag.Value(2.0)).data == 2.0
+    assert np.isnan(ag.maximum(ag.Value(np.nan), 1.0).data)  # NaN passes, as np.maximum
+
+
+def test_where_picks_and_routes_the_gradient():
+    x, y = ag.Value(np.array([1.0, -2.0, 3.0])), ag.Value(np.array([10.0, 20.0, 30.0]))
+    out = ag.where(x > 0, x, y)
+    assert np.array_equal(out.data, [1.0, 20.0, 3.0])
+    (out * np.array([1.0, 2.0, 3.0])).sum().backward()
+    assert np.array_equal(x.grad, [1.0, 0.0, 3.0]) and np.array_equal(y.grad, [0.0, 2.0, 0.0])
+    s = ag.Value(2.0)
+    r = ag.where(True, s, 0.0)
+    r.backward()
+    assert type(r.data) is float and s.grad == 1.0
+    b = ag.Value(np.array([1.0, 2.0]))
+    ag.where(np.array([[True], [False]]), b, 0.0).sum().backward()  # cond broadcasts the output
+    assert np.array_equal(b.grad, [1.0, 1.0])
+
+
+@pytest.mark.parametrize(("cond", "got"), [
+    (np.array([1.0, 0.0]), "dtype float64"), ([1, 0], "dtype int64"), (1, "dtype int64"),
+    (ag.Value(np.array([1.0, 0.0])), "got Value"), ("yes", "dtype <U3")])
+def test_where_needs_a_boolean_cond(cond, got):
+    with pytest.raises(TypeError, match=r"cond must be a boolean array .*x > 0.*" + got):
+        ag.where(cond, ag.Value(np.ones(2)), 0.0)
+
+
+def test_clip_values_and_bad_bounds():
+    x = ag.Value(np.array([-3.0, 0.2, 3.0]))
+    assert np.array_equal(x.clip(-1, 1).data, [-1.0, 0.2, 1.0])
+    assert np.array_equal(ag.clip(x, None, 0).data, [-3.0, 0.0, 0.0])
+    assert ag.clip(x, 0, None).op == "clip" and type(ag.Value(5.0).clip(0, 1).data) is float
+    with pytest.raises(ValueError, match=r"clip needs lo ≤ hi, got lo = 2 > hi = 1"):
+        x.clip(2, 1)
+    for bad in (np.nan, "0", np.inf, True):
+        with pytest.raises(ValueError, match=r"clip's lo .* must be a finite real number"):
+            x.clip(bad, 1)
+    with pytest.raises(ValueError, match=r"clip's hi"):
+        ag.clip(x, 0, [1])
+
+
+def test_sqrt_values():
+    assert ag.Value(4.0).sqrt().data == 2.0
+    assert np.array_equal(ag.sqrt(ag.Value(np.array([0.0, 9.0], np.float32))).data, [0.0, 3.0])
+    assert np.isnan(ag.Value(-1.0).sqrt().data)  # IEEE, not Python's ValueError
+
+
+def test_comparisons_give_plain_boolean_arrays_and_no_graph():
+    v, w = ag.Value(np.array([1.0, 2.0, 3.0])), ag.Value(np.array([2.0, 2.0, 2.0]))
+    for got, want in ((v < w, [True, False, False]), (v <= w, [True, True, False]),
+                      (v > w, [False, False, True]), (v >= w, [False, True, True]),
+                      (v > 1.5, [False, True, True]), (np.array([0.0, 5.0, 3.0]) < v,
+                                                       [True, False, False]),
+                      (2.0 >= v, [True, True, False])):
+        assert type(got) is np.ndarray and got.dtype == bool and got.tolist() == want
+    s = ag.Value(1.0)
+    assert (s < 2) is np.True_ and (s > ag.Value(2.0)) is np.False_
+    assert v.grad.tolist() == [0.0, 0.0, 0.0] and v.rule is None
+
+
+def test_stack_of_scalar_values_makes_a_tensor():
+    a, x = ag.Value(0.5, "a"), ag.Value(-2.0, "x")
+    h = ag.stack([a, x, 1.0])  # an RNN's [a_prev, x_t], with a constant
+    assert h.shape == (3,) and h.op == "stack" and h.dtype == np.float64
+    (h * np.array([1.0, 2.0, 3.0])).sum().backward()
+    assert (a.grad, x.grad) == (1.0, 2.0) and type(a.grad) is float
+    t = ag.stack([ag.Value(np.ones(2, np.float32)), np.zeros(2, np.float32)], axis=1)
+    assert t.shape == (2, 2) and t.dtype == np.float32
+    assert np.array_equal(t.data, [[1.0, 0.0], [1.0, 0.0]])
+    u = ag.stack([ag.Value(np.array(1.0, np.float16)), 3.0])
+    assert u.dtype == np.float16  # a number takes the Values' dtype, as in x * 3.0
+
+
+def test_concatenate_gives_each_input_its_block():
+    a, b = ag.Value(np.arange(6.0).reshape(2, 3)), ag.Value(np.ones((2, 1)))
+    c = ag.concatenate([a, b, np.zeros((2, 2))], axis=1)
+    assert c.shape == (2, 6) and c.op == "concatenate" and len(c.parents) == 3
+    (c * np.arange(12.0).reshape(2, 6)).sum().backward()
+    assert np.array_equal(a.grad, [[0, 1, 2], [6, 7, 8]]) and np.array_equal(b.grad, [[3], [9]])
+    d = ag.Value(np.ones(2), "d")
+    e = ag.concatenate((d, d))  # one input twice: both blocks come back to it
+    (e * np.array([1.0, 2.0, 3.0, 4.0])).sum().backward()
+    assert np.array_equal(d.grad, [4.0, 6.0])
+    e.label = "e"
+    assert "e = concatenate(d, d)" in str(ag.explain(e.sum(), d))
+
+
+@pytest.mark.parametrize(("call", "error", "match"), [
+    (lambda: ag.concatenate([]), ValueError, "at least one value"),
+    (lambda: ag.stack(3.0), TypeError, "a list of Values, arrays or numbers, got float"),
+    (lambda: ag.concatenate([ag.Value(1.0), ag.Value(2.0)]), ValueError, "use ag.stack"),
+    (lambda: ag.concatenate([np.ones(2)], axis=1), ValueError,
+     r"concatenate: axis 1 is out of range for 1 dimension\(s\): it must lie in \[-1, 0\]"),
+    (lambda: ag.stack([np.ones(2)], axis=-3), ValueError, r"stack: axis -3 .* \[-2, 1\]"),
+    (lambda: ag.stack([np.ones(2)], axis=(0,)), TypeError, "axis takes ints"),
+    (lambda: ag.stack([np.ones(2), np.ones(3)]), ValueError, "same shape"),
+    (lambda: ag.Value(np.ones((2, 3))).squeeze(0), ValueError, "size not equal to one"),
+    (lambda: ag.expand_dims(ag.Value(np.ones(2)), 3), ValueError, "out of bounds"),
+])
+def test_joining_and_shape_ops_reject_bad_input(call, error, match):
+    with pytest.raises(error, match=match):
+        call()
+
+
+def test_var_and_std_are_population_statistics():
+    x = np.array([[1.0, 2.0, 4.0], [3.0, 3.0, 3.0]])
+    v = ag.Value(x)
+    assert np.allclose(v.var().data, x.var()) and np.allclose(v.std(axis=1).data, x.std(axis=1))
+    assert v.var(axis=0, keepdims=True).shape == (1, 3)
+    assert ag.gradcheck(lambda vs: vs[0].std(axis=1).sum() + vs[0].var(), [ag.Value(x[:1])])
+    with np.errstate(invalid="ignore"):
+        s = v.std(axis=1)
+        s.sum().backward()
+    assert np.all(np.isnan(v.grad[1]))  # a constant row: sqrt'(0) = inf times 0, as PyTorch
+    assert [(k.op, k.count) for k in ag.kinks(s.sum())] == [("sqrt", 1)]
+
+
+def test_squeeze_flatten_expand_dims_are_reshapes():
+    v = ag.Value(np.arange(6.0).reshape(1, 3, 1, 2))
+    assert v.squeeze().shape == (3, 2) and v.squeeze(2).shape == (1, 3, 2)
+    assert v.squeeze((0, 2)).shape == (3, 2) and v.flatten().shape == (6,)
+    assert ag.expand_dims(v, 0).shape == (1, 1, 3, 1, 2) and ag.expand_dims(v, (1, -1)).ndim == 6
+    assert ag.expand_dims(2.0, 0).shape == (1,) and ag.Value(2.0).flatten().shape == (1,)
+    out = ag.expand_dims(v.squeeze(), -1).flatten()
+    assert out.op == "reshape"
+    (out * np.arange(6.0)).sum().backward()
+    assert v.grad.shape == v.shape and np.array_equal(v.grad.ravel(), np.arange(6.0))

@@ -35,7 +35,43 @@ STEPS = {
                           lambda h, i: h.reshape(4, 3).T * i["C"]),
     "getitem": (lambda h, i: h[[2, 0, 0]] + h[:, ::-1] * h[1],
                 lambda h, i: h[[2, 0, 0]] + h.flip(1) * h[1]),
+    "softmax": (lambda h, i: ag.softmax(h) * i["C"] + ag.softmax(h, axis=0),
+                lambda h, i: torch.softmax(h, -1) * i["C"] + torch.softmax(h, 0)),
+    "log_softmax": (lambda h, i: ag.log_softmax(h, axis=0) * 0.5 + ag.log_softmax(h * i["C"]),
+                    lambda h, i: torch.log_softmax(h, 0) * 0.5 + torch.log_softmax(h * i["C"], -1)),
+    "logsumexp": (lambda h, i: h - ag.logsumexp(h, axis=1, keepdims=True) + ag.logsumexp(h),
+                  lambda h, i: h - torch.logsumexp(h, 1, keepdim=True)
+                  + torch.logsumexp(h, (0, 1))),
+    "max_min": (lambda h, i: h.max(axis=0, keepdims=True) + h.min(axis=1, keepdims=True) * h
+                + h.max() - (h * 0.0).min(axis=0),  # h * 0: a row of ties
+                lambda h, i: h.amax(0, keepdim=True) + h.amin(1, keepdim=True) * h
+                + h.amax() - (h * 0.0).amin(0)),
+    "maximum_minimum": (lambda h, i: ag.maximum(h, i["C"]) + ag.minimum(h, 0.0)
+                        + ag.maximum(h, h) + ag.minimum(i["B"], h),
+                        lambda h, i: torch.maximum(h, i["C"]) + torch.minimum(h, _zero())
+                        + torch.maximum(h, h) + torch.minimum(i["B"], h)),
+    "where": (lambda h, i: ag.where(i["C"] > 0, h, h * i["C"]) + ag.where(h <= 0.1, 1.0, h),
+              lambda h, i: torch.where(i["C"] > 0, h, h * i["C"]) + torch.where(h <= 0.1, 1.0, h)),
+    "clip": (lambda h, i: h.clip(-0.5, 0.5) + ag.clip(h * i["C"], None, 0.25),
+             lambda h, i: h.clamp(-0.5, 0.5) + (h * i["C"]).clamp(None, 0.25)),
+    "sqrt": (lambda h, i: (h * h + 1).sqrt() + ag.sqrt(i["C"].abs()) * h,
+             lambda h, i: (h * h + 1).sqrt() + i["C"].abs().sqrt() * h),
+    "concatenate_stack": (
+        lambda h, i: ag.concatenate([h[:, :1] * i["C"][:, :1], h[:, 1:], ], axis=1)
+        + ag.stack([h[0], h[2] * 2.0, ag.concatenate([h[1, :2], i["B"][2:]])]),
+        lambda h, i: torch.cat([h[:, :1] * i["C"][:, :1], h[:, 1:]], dim=1)
+        + torch.stack([h[0], h[2] * 2.0, torch.cat([h[1, :2], i["B"][2:]])])),
+    "var_std_shapes": (
+        lambda h, i: h.var(axis=0, keepdims=True) + (h * h + 1).std(axis=1).reshape(3, 1)
+        + ag.expand_dims(h.var(axis=1), 1).squeeze().reshape(3, 1) + h.flatten().reshape(3, 4),
+        lambda h, i: h.var(0, keepdim=True, correction=0)
+        + (h * h + 1).std(1, correction=0).reshape(3, 1)
+        + h.var(1, correction=0).unsqueeze(1).squeeze().reshape(3, 1) + h.flatten().reshape(3, 4)),
 }
+
+
+def _zero():
+    return torch.tensor(0.0, dtype=torch.float64)
 LOSSES = {
     "sum": (lambda h, t: h.sum(), lambda h, t: h.sum()),
     "mean": (lambda h, t: h.mean(), lambda h, t: h.mean()),
@@ -136,3 +172,55 @@ def test_neuron_on_the_kink_matches_torch():
     W = Value(np.array([2.0, -1.0]))
     ((ag.relu(np.array([1.0, 2.0]) @ W) - 1) ** 2).backward()
     assert np.array_equal(W.grad, w.grad.numpy())  # both use relu'(0) = 0
+
+
+def test_ties_bounds_and_zeros_match_torch_exactly():
+    """Exactly at the kinks of max/min, maximum/minimum, clip and sqrt: PyTorch's choices
+    (amax/amin and maximum split ties equally, clamp is 1 on its bounds, sqrt'(±0) = ±inf)."""
+    x = np.array([[1.0, 3.0, 3.0, -0.0], [0.0, 0.0, -2.0, 0.5], [2.0, 2.0, 2.0, 2.0]])
+    y = np.array([1.0, 3.0, -1.0, 0.0])
+    w = np.arange(12.0).reshape(3, 4) - 5.5  # a non-unit upstream gradient, never 0
+    programs = [
+        (lambda a, b: a.max(axis=1, keepdims=True) * a, lambda a, b: a.amax(1, keepdim=True) * a),
+        (lambda a, b: a.min(axis=0) + a.max(), lambda a, b: a.amin(0) + a.amax()),
+        (lambda a, b: ag.maximum(a, b) + ag.minimum(b, a) * a,
+         lambda a, b: torch.maximum(a, b) + torch.minimum(b, a) * a),
+        (lambda a, b: a.clip(0.0, 2.0) + ag.clip(a, -0.0, None),
+         lambda a, b: a.clamp(0.0, 2.0) + a.clamp(-0.0, None)),
+        (lambda a, b: ag.sqrt(a * a) + b.abs().sqrt(),
+         lambda a, b: (a * a).sqrt() + b.abs().sqrt()),
+    ]
+    for ours_f, theirs_f in programs:
+        a, b = Value(x), Value(y)
+        ta, tb = (torch.tensor(v, requires_grad=True) for v in (x, y))
+        with np.errstate(invalid="ignore"):  # sqrt'(0) · 0 is NaN, in both
+            (ours_f(a, b) * w).sum().backward()
+        (theirs_f(ta, tb) * torch.tensor(w)).sum().backward()
+        for ours, theirs in ((a, ta), (b, tb)):
+            want = np.zeros_like(ours.data) if theirs.grad is None else theirs.grad.numpy()
+            np.testing.assert_allclose(ours.grad, want, rtol=1e-14, atol=0)  # infs, NaNs alike
+        assert ag.kinks((ours_f(Value(x), Value(y)) * w).sum())  # each program hits a kink
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_softmax_family_at_logits_of_1000_matches_torch(dtype):
+    z = np.array([[1000.0, -1000.0, 999.0], [-1000.0, -1000.0, -999.5]])
+    w = np.array([[1.0, -2.0, 0.5], [3.0, 0.0, -1.0]])
+    np_dtype = {torch.float32: np.float32, torch.float64: np.float64}[dtype]
+    programs = [
+        (lambda v: ag.softmax(v), lambda t: torch.softmax(t, -1)),
+        (lambda v: ag.log_softmax(v, axis=0), lambda t: torch.log_softmax(t, 0)),
+        (lambda v: ag.logsumexp(v, axis=1, keepdims=True), lambda t: t.logsumexp(1, keepdim=True)),
+    ]
+    for ours_f, theirs_f in programs:
+        v = Value(z.astype(np_dtype))
+        t = torch.tensor(z, dtype=dtype, requires_grad=True)
+        out, tout = ours_f(v), theirs_f(t)
+        wk = w[:, : out.shape[1]]  # logsumexp's output has one column
+        (out * wk.astype(np_dtype)).sum().backward()
+        (tout * torch.tensor(wk, dtype=dtype)).sum().backward()
+        rtol = 1e-6 if dtype == torch.float32 else 1e-12
+        assert out.dtype == np_dtype and np.all(np.isfinite(out.data)) and np.all(
+            np.isfinite(v.grad))
+        np.testing.assert_allclose(out.data, tout.detach().numpy(), rtol=rtol, atol=1e-30)
+        np.testing.assert_allclose(v.grad, t.grad.numpy(), rtol=rtol, atol=1e-6)

@@ -534,3 +534,27 @@ def test_notebook_display_with_dot_hidden_from_path(tmp_path):
     r = subprocess.run([sys.executable, "-c", NOTEBOOK], capture_output=True, text=True,
                        env=env, cwd=tmp_path, timeout=120)
     assert r.returncode == 0 and r.stdout == "ok\n", r.stderr
+
+
+def test_draw_words_each_kink_as_its_rule_does():
+    """A tie of max, a bound of clip, sqrt at 0, a tie of maximum: each node says where its
+    inputs sat and each edge which factor was used there, with counts."""
+    x = Value(np.array([2.0, 2.0, -1.0]), "x")
+    m, c, r = x.max(), x.clip(-1, 1), ag.sqrt(x + 1)
+    m.label, c.label, r.label = "m", "c", "r"
+    mx = ag.maximum(m, 2.0)
+    mx.label = "mx"
+    L = mx + c.sum() + r.sum()
+    L.backward()
+    src = ag.draw(L).source
+    by_name = {lines[0].split(" = ")[0]: (lines, rest) for lines, rest in nodes(src).values()}
+    assert "⚠ kink: 2 of 3 inputs tied for the max" in by_name["m"][0]
+    assert "⚠ kink: 1 of 3 inputs exactly on a bound" in by_name["c"][0]
+    assert "⚠ kink: 1 of 3 inputs exactly 0" in by_name["r"][0]
+    assert "⚠ kink: 1 input tied (x = y)" in by_name["mx"][0]
+    assert all(KINK_FILL in by_name[k][1] for k in ("m", "c", "r", "mx"))
+    notes = [lines[-1] for es in edges(src).values() for lines, _ in es]
+    assert "∂max/∂x = 1/#ties used at 2 of 3 entries" in notes
+    assert "clip' = 1 (PyTorch clamp) used at 1 of 3 entries" in notes
+    assert "sqrt'(0) = inf (PyTorch) used at 1 of 3 entries" in notes
+    assert "∂max/∂x = ∂max/∂y = ½ used" in notes
