@@ -18,6 +18,7 @@ from .gradcheck import GradcheckError, gradcheck
 from .losses import binary_cross_entropy, binary_cross_entropy_with_logits, cross_entropy, mse_loss
 from .ops import custom_op
 from .policy import get_relu_subgradient, relu_subgradient
+from .replay import replay
 from .sensitivity import subgradient_sensitivity
 from .value import Value, abs, exp, leaky_relu, log, relu, sigmoid, tanh
 from .viz import draw, render
@@ -28,5 +29,5 @@ __all__ = [
     "GradcheckError", "Kink", "Value", "abs", "datasets", "nn", "binary_cross_entropy",
     "binary_cross_entropy_with_logits", "cross_entropy", "custom_op", "draw", "exp", "explain",
     "get_relu_subgradient", "gradcheck", "kinks", "leaky_relu", "log", "mse_loss", "relu",
-    "relu_subgradient", "render", "sigmoid", "subgradient_sensitivity", "tanh",
+    "relu_subgradient", "render", "replay", "sigmoid", "subgradient_sensitivity", "tanh",
 ]
