@@ -282,6 +282,16 @@ def _grad_texts(r: Replay) -> dict[Value, list[tuple[int, str]]]:
     return texts
 
 
+def _summed(c: Contribution) -> bool:
+    """Whether the engine summed this contribution back to its input's shape: the input
+    was broadcast to the output's shape (a bias added to a batch)."""
+    x, out = np.shape(c.value), np.shape(c.upstream)
+    try:
+        return x != out and np.broadcast_shapes(x, out) == out and np.prod(x) < np.prod(out)
+    except ValueError:
+        return False
+
+
 def _step_text(r: Replay, k: int, s: Step) -> dict[str, Any]:
     """What the step panel says at page step ``k``: a title and one line per edge."""
     names, v = r.names, s.node
@@ -300,8 +310,8 @@ def _step_text(r: Replay, k: int, s: Step) -> dict[str, Any]:
                   + ("" if as_vjp(v, c.slot, c.factor) else f" = {_exact(c.factor)}"))
         sum_ = (f"{p} so far: {_exact(before)} + {_exact(c.value)} = {_exact(c.total)}"
                 if before is not None else f"{p} so far: {_exact(c.total)}")
-        if np.shape(c.value) != np.shape(c.upstream) and not _scalar(c.value):
-            sum_ += f" (summed back to {p}'s shape {np.shape(c.value)})"
+        if _summed(c):
+            sum_ += f" (summed back to {p}'s shape {np.shape(c.value)}: it was broadcast)"
         lines.append(f"→ {p}: {factor}; {_product(r, c, False)} = {_exact(c.value)}; {sum_}")
     skipped = [p for p in v.parents if type(p) is not Value]
     if skipped:

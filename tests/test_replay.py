@@ -8,6 +8,7 @@ where those cannot run.
 from __future__ import annotations
 
 import html
+import os
 import re
 import shutil
 import time
@@ -183,6 +184,7 @@ def browser():
     if chromium is None or driver is None:
         pytest.skip("headless Chromium is not installed (apt-get install chromium "
                     "chromium-driver); the replay page is not tested in a browser")
+    os.environ.setdefault("SE_AVOID_STATS", "true")  # Selenium Manager sends no telemetry
     options = webdriver.ChromeOptions()
     options.binary_location = chromium
     for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",

@@ -150,6 +150,9 @@
   page.querySelector(".ag-speed").addEventListener("change", function () {
     if (timer !== null) { play(); }
   });
+  page.querySelector(".ag-fit").addEventListener("change", function (e) {
+    page.querySelector(".ag-picture").classList.toggle("ag-fitted", e.target.checked);
+  });
   document.addEventListener("keydown", function (e) {
     var tag = e.target && e.target.tagName;
     if (tag === "INPUT" || tag === "SELECT" || e.altKey || e.ctrlKey || e.metaKey) { return; }
