@@ -116,7 +116,7 @@ def _add_graph(sub: Any) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
         usage="%(prog)s FORMULA --at NAME=NUMBER [NAME=NUMBER ...]\n"
               + " " * len(f"usage: {PROG} graph ")
-              + "[--wrt NAME] [--subgradient S] [-o FILE]",
+              + "[--wrt NAME] [--subgradient S] [-o FILE] [--replay FILE.html]",
         description="Evaluate a formula at the given point, run backward, print the value, "
                     "the gradients, the kinks hit and the chain rule, and write the picture.\n"
                     "The formula is parsed safely (no eval): numbers, the names given with "
