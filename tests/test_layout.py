@@ -29,6 +29,7 @@ ALLOWED = {
     "nn": {"value", "ops", "shapes", "policy", "losses"},
     "datasets": {"shapes"},
     "viz": {"value", "explain"},
+    "replay": {"value", "backward", "explain", "viz"},
 }
 ENGINE = ("value", "ops", "backward", "shapes", "policy")  # value.py and all it imports
 

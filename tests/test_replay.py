@@ -309,6 +309,21 @@ def test_browser_fetches_nothing(browser, tmp_path):
     assert not errors, errors
 
 
+def test_browser_notebook_view_works_in_its_iframe(browser, tmp_path):
+    L, _, _ = kinked_graph()
+    r = ag.replay(L)
+    cell = tmp_path / "notebook.html"  # the output cell as a notebook exported to HTML holds it
+    cell.write_text(f"<!DOCTYPE html><html><body>{r._repr_html_()}</body></html>",
+                    encoding="utf-8")
+    browser.get(cell.as_uri())
+    browser.switch_to.frame(browser.find_element("tag name", "iframe"))
+    try:
+        browser.execute_script("autogradLite.goto(autogradLite.steps.length - 1)")
+        assert browser.execute_script("return autogradLite.state()") == r.state()
+    finally:
+        browser.switch_to.default_content()
+
+
 def test_browser_demo_replay_plays_to_backward(browser, tmp_path):
     J, W1, constants = demo_graph()
     r = ag.replay(J, W1, constants=constants)
