@@ -5,6 +5,8 @@ chain-rule step (``backward.pull``) per edge, adding up what arrives at each inp
 sweep's order. Step 0 of the page is the graph after the forward pass; each later step is one
 node, in the sweep's order, whose dL/dnode is final passing it to its inputs. Each running
 sum is checked against what the sweep itself yields for that node, bit for bit.
+With ``order="naive"`` the steps are those of a naive recursive backward instead (why the
+order matters): one edge per step, a node passing on what it holds now.
 
 The picture is ``draw``'s, rendered once to SVG: its grad lines are widened to hold the
 longest text they will show, and each edge gets one more line, ``step k: g × factor =
@@ -35,7 +37,17 @@ from .viz import _kink_note, _lines, draw, to_svg
 __all__ = ["Contribution", "Replay", "Step", "replay"]
 
 MAX_NODES = 2_000  # one step per node: past this a replay is no longer readable
+MAX_NAIVE = 2_000  # steps of the naive walk, one per edge of every path
 MAX_NUMBERS = 1_000_000  # gradient entries the page may hold (running sums, in full)
+LEGEND = {
+    "sweep": "Blue: the node whose gradient is final, passing it on, and its input edges; "
+             "faded: the nodes already passed. Each edge gains 'step k: upstream × factor = "
+             "contribution' when it is taken, and its input adds that to its sum (+=). "
+             "✓ final: every node that uses it has passed it its share.",
+    "naive": "Blue: the node passing on what it holds now, and the one edge it takes; the "
+             "recursion then goes into that input. Each edge shows the last time it was "
+             "taken. At a sum's last change, ✓ = backward or ✗ says what backward gives.",
+}
 CSP = ("default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; "
        "img-src data:")
 
@@ -66,8 +78,8 @@ class Step:
     contributions: tuple[Contribution, ...]
 
 
-def replay(root: Value, wrt: Value | None = None, *, max_nodes: int | None = 120,
-           constants: dict[str, Any] | None = None) -> Replay:
+def replay(root: Value, wrt: Value | None = None, *, order: str = "sweep",
+           max_nodes: int | None = 120, constants: dict[str, Any] | None = None) -> Replay:
     """The backward sweep of ``root``, step by step, as one self-contained page.
 
     Step 0 is the graph after the forward pass (values, no gradients). Each step is one
@@ -82,6 +94,11 @@ def replay(root: Value, wrt: Value | None = None, *, max_nodes: int | None = 120
         The output L, with one element (as for ``backward()``).
     wrt : Value, optional
         Highlight the paths from ``wrt`` to ``root``, as :func:`draw` does.
+    order : {"sweep", "naive"}
+        ``"naive"`` shows why the order matters: a recursive backward that passes on what
+        a node holds *now* along each edge and recurses at once (each step one edge); a
+        node used twice passes an unfinished sum, and the last step shows where it ends
+        up against ``backward()``.
     max_nodes : int or None
         The picture's node budget (see :func:`draw`): larger graphs are drawn folded, and
         their steps still play in the step panel and the ledger.
@@ -111,9 +128,18 @@ def replay(root: Value, wrt: Value | None = None, *, max_nodes: int | None = 120
     >>> r.state()["h"]
     {'grad': 7.0, 'done': True}
     """
+    _check(root, wrt, order)
+    seed = 1.0 if type(root.data) is float else np.ones_like(root.data)
+    steps = _steps(root, seed) if order == "sweep" else _naive_steps(root, seed)
+    return Replay(root, wrt, steps, seed, order, max_nodes, constants)
+
+
+def _check(root: Any, wrt: Any, order: Any) -> None:
     if not isinstance(root, Value) or (wrt is not None and not isinstance(wrt, Value)):
         raise TypeError("replay(L, wrt=None) takes Values, got "
                         f"{type(root).__name__} and {type(wrt).__name__}")
+    if order not in ("sweep", "naive"):
+        raise ValueError(f"order must be 'sweep' or 'naive', got {order!r}")
     if root.size != 1:
         raise ValueError(f"replay() needs a one-element root (like backward()), got shape "
                          f"{root.shape}; reduce it first, e.g. L.sum() or L.mean()")
@@ -124,8 +150,6 @@ def replay(root: Value, wrt: Value | None = None, *, max_nodes: int | None = 120
             f"{MAX_NODES:,} stay readable): replay a smaller graph (fewer samples in the "
             "batch, a smaller network, or an intermediate node of it), or look at it folded "
             "with ag.draw(L, max_nodes=120)")
-    seed = 1.0 if type(root.data) is float else np.ones_like(root.data)
-    return Replay(root, wrt, _steps(root, seed), max_nodes, constants)
 
 
 def _steps(root: Value, seed: Any) -> list[Step]:
@@ -152,6 +176,31 @@ def _steps(root: Value, seed: Any) -> list[Step]:
     return steps
 
 
+def _naive_steps(root: Value, seed: Any) -> list[Step]:
+    """A naive recursive backward, as learners first write it: a node passes on what it
+    holds now along each input edge and recurses into that input at once. One step per edge
+    taken; a stack stands for the recursion (same order, no recursion limit)."""
+    grads, steps, stack = {root: seed}, [], [(root, 0)]
+    while stack:
+        node, i = stack.pop()
+        slots = [j for j, p in enumerate(node.parents) if type(p) is Value]
+        if i == len(slots):
+            continue
+        stack.append((node, i + 1))
+        p, g = node.parents[slots[i]], grads[node]
+        c = pull(node, slots[i], g)
+        grads[p] = c if p not in grads else plus(grads[p], c)
+        steps.append(Step(node, g, (Contribution(node, slots[i], g, node.factor(slots[i]), c,
+                                                 grads[p]),)))
+        stack.append((p, 0))
+        if len(steps) > MAX_NAIVE:
+            raise ValueError(
+                f"the naive backward takes more than {MAX_NAIVE:,} steps on this graph (it "
+                "walks every path, and their number can grow exponentially: that is one more "
+                "reason for the sweep): replay a smaller graph with order='naive'")
+    return steps
+
+
 def _same(a: Any, b: Any) -> bool:
     return np.array_equal(a, b, equal_nan=True) and np.shape(a) == np.shape(b)
 
@@ -162,20 +211,25 @@ class Replay:
     Page step 0 is the forward; page step ``k`` (1 to ``len(steps)``) is ``steps[k - 1]``.
     """
 
-    def __init__(self, root: Value, wrt: Value | None, steps: list[Step],
-                 max_nodes: int | None, constants: dict[str, Any] | None) -> None:
-        self.root, self.wrt, self.steps = root, wrt, steps
+    def __init__(self, root: Value, wrt: Value | None, steps: list[Step], seed: Any,
+                 order: str, max_nodes: int | None, constants: dict[str, Any] | None) -> None:
+        self.root, self.wrt, self.steps, self.seed, self.order = root, wrt, steps, seed, order
         self.names = GraphNames(root, constants)
         self._draw = {"max_nodes": max_nodes, "constants": constants}
-        self.keys = _keys(self.names, [s.node for s in steps])
-        self.at = {s.node: k for k, s in enumerate(steps, 1)}  # the page step of each node
-        self._ledgers: dict[Value, list[Contribution]] = {s.node: [] for s in steps}
-        for s in steps:
+        self.nodes = self.names.order[::-1]  # the sweep's order, root first
+        self.keys = _keys(self.names, self.nodes)
+        self.at: dict[Value, int] = {}  # the page step where each node first passes
+        self.taken: dict[Contribution, int] = {}  # the page step of each contribution
+        self._ledgers: dict[Value, list[Contribution]] = {v: [] for v in self.nodes}
+        for k, s in enumerate(steps, 1):
+            self.at.setdefault(s.node, k)
             for c in s.contributions:
+                self.taken[c] = k
                 self._ledgers[c.input].append(c)
+        self.true = dict(sweep(root, seed)) if order == "naive" else None  # what backward gives
 
     def __repr__(self) -> str:
-        return f"<Replay of {self.names(self.root)}: {len(self.steps)} steps>"
+        return f"<Replay ({self.order}) of {self.names(self.root)}: {len(self.steps)} steps>"
 
     def ledger(self, node: Value) -> list[Contribution]:
         """Every contribution added to dL/d``node``, in the order the sweep adds them."""
@@ -187,13 +241,12 @@ class Replay:
         so far (``None`` before any contribution; a float, or a nested list for a tensor),
         ``done`` whether the node has passed its gradient on."""
         k = len(self.steps) if k is None else max(0, min(k, len(self.steps)))
-        grads: dict[Value, Any] = {}
+        grads: dict[Value, Any] = {self.root: self.seed} if k else {}
         for s in self.steps[:k]:
-            grads.setdefault(s.node, s.grad)  # the root's seed
             for c in s.contributions:
                 grads[c.input] = c.total
-        return {self.keys[s.node]: {"grad": _plain(grads.get(s.node)),
-                                    "done": self.at[s.node] <= k} for s in self.steps}
+        return {self.keys[v]: {"grad": _plain(grads.get(v)),
+                               "done": self.at.get(v, k + 1) <= k} for v in self.nodes}
 
     @cached_property
     def html(self) -> str:
@@ -265,21 +318,27 @@ def _edge_line(r: Replay, k: int, c: Contribution) -> str:
 
 
 def _grad_texts(r: Replay) -> dict[Value, list[tuple[int, str]]]:
-    """Each node's grad line in the picture, from the step it changes on."""
-    uses = {}
-    for s in r.steps:
-        for c in s.contributions:
-            uses[c.input] = uses.get(c.input, 0) + 1
-    texts: dict[Value, list[tuple[int, str]]] = {s.node: [(0, "grad —")] for s in r.steps}
-    texts[r.root].append((1, f"grad {_short(r.steps[0].grad)} (the seed) ✓"))
-    seen: dict[Value, int] = {}
-    for k, s in enumerate(r.steps, 1):
-        for c in s.contributions:
-            seen[c.input] = seen.get(c.input, 0) + 1
-            final = seen[c.input] == uses[c.input]
-            texts[c.input].append((k, f"grad {_short(c.total)}"
-                                      + (" ✓ final" if final else " so far")))
+    """Each node's grad line in the picture, from the step it changes on: the sweep marks a
+    sum once it is final; the naive walk, at its last change, whether it is backward's."""
+    texts: dict[Value, list[tuple[int, str]]] = {v: [(0, "grad —")] for v in r.nodes}
+    if r.steps:
+        texts[r.root].append((1, f"grad {_short(r.seed)} (the seed) ✓"))
+    for v in r.nodes:
+        led = r._ledgers[v]
+        for j, c in enumerate(led):
+            text = f"grad {_short(c.total)}"
+            if j == len(led) - 1:
+                text += " ✓ final" if r.true is None else _verdict(r, v, c.total)
+            elif r.true is None:
+                text += " so far"
+            texts[v].append((r.taken[c], text))
     return texts
+
+
+def _verdict(r: Replay, v: Value, got: Any) -> str:
+    """How a naive sum ends: backward's value, or not."""
+    want = r.true[v]
+    return " ✓ = backward" if _same(got, want) else f" ✗ backward: {_short(want)}"
 
 
 def _summed(c: Contribution) -> bool:
@@ -298,33 +357,57 @@ def _step_text(r: Replay, k: int, s: Step) -> dict[str, Any]:
     name = names(v)
     lhs = f"d{names(r.root)}/d{name}"
     what = f"{name} = {names.formula(v)}" if v.rule is not None else f"{name} (a leaf)"
-    title = f"{what}: {lhs} = {_exact(s.grad)} is final" + (
-        " (the seed: dL/dL = 1)" if v is r.root else "")
-    lines = []
-    for c in s.contributions:
-        p = names(c.input)
-        led = r._ledgers[c.input]
-        i = next(j for j, e in enumerate(led) if e is c)
-        before = led[i - 1].total if i else None
-        factor = (f"{names.partial(v, c.slot)} = {names.symbol(v, c.slot)}"
-                  + ("" if as_vjp(v, c.slot, c.factor) else f" = {_exact(c.factor)}"))
-        sum_ = (f"{p} so far: {_exact(before)} + {_exact(c.value)} = {_exact(c.total)}"
-                if before is not None else f"{p} so far: {_exact(c.total)}")
-        if _summed(c):
-            sum_ += f" (summed back to {p}'s shape {np.shape(c.value)}: it was broadcast)"
-        lines.append(f"→ {p}: {factor}; {_product(r, c, False)} = {_exact(c.value)}; {sum_}")
+    if r.true is None:
+        title = f"{what}: {lhs} = {_exact(s.grad)} is final" + (
+            " (the seed: dL/dL = 1)" if v is r.root else "")
+    else:
+        title = f"{what} passes what it holds now, {lhs} = {_exact(s.grad)}" + (
+            "" if _same(s.grad, r.true[v]) else
+            f": not final yet (backward's is {_exact(r.true[v])})")
+    lines = [_contribution_line(r, c) for c in s.contributions]
     skipped = [p for p in v.parents if type(p) is not Value]
-    if skipped:
+    if skipped and r.true is None:
         lines.append("constants (" + ", ".join(names(p) for p in skipped)
                      + ") get no gradient")
     if v.rule is None:
         lines.append(f"a leaf: nothing to pass on; backward() adds {lhs} to {name}.grad")
+    if r.true is not None:
+        lines.append(f"the recursion goes into {names(s.contributions[0].input)} at once")
+        if k == len(r.steps):
+            lines += _naive_ends(r)
     kink = _kink_note(v)
     if kink:
         kink = (f"⚠ kink: an input of {name} sat exactly on the point where {v.op} is not "
                 f"differentiable; the factor there is the recorded subgradient: {kink}")
     return {"title": f"step {k} of {len(r.steps)}: {title}", "lines": lines, "kink": kink or None,
             "node": r.keys[v]}
+
+
+def _contribution_line(r: Replay, c: Contribution) -> str:
+    """``→ input: factor; upstream × factor = contribution; input so far: ...``"""
+    names, v, p = r.names, c.out, r.names(c.input)
+    led = r._ledgers[c.input]
+    i = next(j for j, e in enumerate(led) if e is c)
+    before = led[i - 1].total if i else None
+    factor = (f"{names.partial(v, c.slot)} = {names.symbol(v, c.slot)}"
+              + ("" if as_vjp(v, c.slot, c.factor) else f" = {_exact(c.factor)}"))
+    sum_ = (f"{p} so far: {_exact(before)} + {_exact(c.value)} = {_exact(c.total)}"
+            if before is not None else f"{p} so far: {_exact(c.total)}")
+    if _summed(c):
+        sum_ += f" (summed back to {p}'s shape {np.shape(c.value)}: it was broadcast)"
+    return f"→ {p}: {factor}; {_product(r, c, False)} = {_exact(c.value)}; {sum_}"
+
+
+def _naive_ends(r: Replay) -> list[str]:
+    """The naive walk's results against backward's, node by node."""
+    got = {v: led[-1].total for v, led in r._ledgers.items() if led}
+    lines = ["the naive walk is over; against backward():"]
+    for v in r.nodes:
+        if v in got:
+            mark = "✓" if _same(got[v], r.true[v]) else "✗"
+            lines.append(f"{mark} {r.keys[v]}: naive {_exact(got[v])}, backward "
+                         f"{_exact(r.true[v])}")
+    return lines
 
 
 # --- the picture --------------------------------------------------------------------------------
@@ -336,34 +419,42 @@ _LABEL = re.compile(r'label="((?:[^"\\]|\\.)*)"')
 
 def _picture(r: Replay, texts: dict[Value, list[tuple[int, str]]]) -> tuple[str, dict]:
     """``draw``'s SVG with an id on every node and edge, each grad line as wide as its
-    widest text, and each edge's ``step k: ...`` line; and what the script needs to find."""
+    widest text, and a line on each edge for its ``step k: ...`` texts; and what the
+    script needs to find them."""
     g = draw(r.root, r.wrt, **r._draw)
-    order, names = r.names.order, r.names
-    lines = {c: _edge_line(r, r.at[s.node], c) for s in r.steps for c in s.contributions}
-    pads = {v: max((t for _, t in ts), key=len) + "  " for v, ts in texts.items()}
-    into: dict[str, list[Contribution]] = {}
-    shown = _shown(g.body)
+    order, names, shown = r.names.order, r.names, _shown(g.body)
+    taken: dict[tuple[Value, int], list[tuple[int, str]]] = {}
+    for c, k in r.taken.items():
+        taken.setdefault((c.out, c.slot), []).append((k, _edge_line(r, k, c)))
+    into: dict[str, list[int]] = {}  # the input slots of a drawn node, as its edges come
     found: dict[str, Any] = {"nodes": {}, "edges": {}}
     for j, stmt in enumerate(g.body):
         m = _NODE.match(stmt)
         if m:
             v = order[int(m.group(1)[1:])]
+            pad = _widest(texts[v])
             old = "\\l" + _lines(["grad " + number(v.grad)])
-            g.body[j] = stmt.replace(old, "\\l" + _lines([pads[v]]), 1).replace(
+            g.body[j] = stmt.replace(old, "\\l" + _lines([pad]), 1).replace(
                 " [", f' [id="ag_{m.group(1)}" ', 1)
-            found["nodes"][r.keys[v]] = {"id": f"ag_{m.group(1)}", "pad": pads[v].strip()}
-            into[m.group(1)] = [c for c in r.steps[r.at[v] - 1].contributions
-                                if names.index[c.input] in shown]
+            found["nodes"][r.keys[v]] = {"id": f"ag_{m.group(1)}", "pad": pad.strip()}
+            into[m.group(1)] = [i for i, p in enumerate(v.parents)
+                                if type(p) is Value and names.index[p] in shown]
             continue
         m = _EDGE.match(stmt)
         if m and into.get(m.group(2)):
-            c = into[m.group(2)].pop(0)
-            eid = f"ag_e{m.group(2)[1:]}_{c.slot}"
-            label = _LABEL.search(stmt).group(1)
-            g.body[j] = stmt.replace(f'label="{label}"', f'label="{label}{_lines([lines[c]])}" '
-                                     f'id="{eid}"', 1)
-            found["edges"][eid] = {"text": lines[c], "step": r.at[c.out]}
+            slot = into[m.group(2)].pop(0)
+            lines = taken.get((order[int(m.group(2)[1:])], slot))
+            if lines:
+                eid, pad = f"ag_e{m.group(2)[1:]}_{slot}", _widest(lines)
+                label = _LABEL.search(stmt).group(1)
+                g.body[j] = stmt.replace(f'label="{label}"',
+                                         f'label="{label}{_lines([pad])}" id="{eid}"', 1)
+                found["edges"][eid] = {"pad": pad.strip(), "texts": lines}
     return _clean(to_svg(g)), found
+
+
+def _widest(texts: list[tuple[int, str]]) -> str:
+    return max((t for _, t in texts), key=len) + "  "
 
 
 def _shown(body: list[str]) -> set[int]:
@@ -384,37 +475,45 @@ def _page(r: Replay) -> str:
     texts = _grad_texts(r)
     svg, found = _picture(r, texts)
     data = {
-        "root": r.keys[r.root],
+        "root": r.keys[r.root], "naive": r.true is not None,
         "steps": [_first_step(r)] + [_step_text(r, k, s) for k, s in enumerate(r.steps, 1)],
-        "nodes": [_node_data(r, s, texts[s.node], found) for s in r.steps],
+        "nodes": [_node_data(r, v, texts[v], found) for v in r.nodes],
         "edges": found["edges"],
     }
     script = _asset("replay.js").replace("/*DATA*/null", _js(data), 1)
-    title = html.escape(f"autograd_lite replay: d{r.names(r.root)}/d(every node)")
+    what = "the sweep" if r.true is None else "a naive recursive backward (why the order matters)"
+    title = html.escape(f"autograd_lite replay, {what}: d{r.names(r.root)}/d(every node)")
+    legend = html.escape(LEGEND["sweep" if r.true is None else "naive"])
     return _asset("replay.html").format(csp=CSP, title=title, style=_asset("replay.css"),
-                                        svg=svg, script=script, last=len(r.steps))
+                                        svg=svg, script=script, last=len(r.steps),
+                                        legend=legend)
 
 
 def _first_step(r: Replay) -> dict[str, Any]:
     n, root = len(r.steps), r.names(r.root)
+    if r.true is None:
+        lines = [f"the sweep visits the {n} nodes from {root} back to the inputs, each only "
+                 "once every node that uses it has passed it its share",
+                 f"step 1 seeds d{root}/d{root} = 1"]
+    else:
+        lines = [f"a naive recursive backward: starting from d{root}/d{root} = 1, a node "
+                 "passes what it holds now along one input edge, and the recursion goes "
+                 "into that input at once, before the node's other edges",
+                 f"{n} steps, one per edge taken: a node used twice passes on before its "
+                 "sum is complete, and passes again later"]
     return {"title": f"step 0 of {n}: after the forward pass, every node has its value and "
-                     "no gradient yet",
-            "lines": [f"the sweep visits the {n} nodes from {root} back to the inputs, each "
-                      "only once every node that uses it has passed it its share",
-                      f"step 1 seeds d{root}/d{root} = 1"],
-            "kink": None, "node": None}
+                     "no gradient yet", "lines": lines, "kink": None, "node": None}
 
 
-def _node_data(r: Replay, s: Step, texts: list[tuple[int, str]],
+def _node_data(r: Replay, v: Value, texts: list[tuple[int, str]],
                found: dict[str, Any]) -> dict[str, Any]:
-    v = s.node
-    events = [[1, _plain(s.grad)]] if v is r.root else []
-    events += [[r.at[c.out], _plain(c.total)] for c in r.ledger(v)]
-    ledger = [[r.at[c.out], f"+= {_short(c.value)}  from {r.names(c.out)}"] for c in r.ledger(v)]
+    led = r._ledgers[v]
+    events = [[1, _plain(r.seed)]] if v is r.root and r.steps else []
+    events += [[r.taken[c], _plain(c.total)] for c in led]
+    ledger = [[r.taken[c], f"+= {_short(c.value)}  from {r.names(c.out)}"] for c in led]
     drawn = found["nodes"].get(r.keys[v])
-    return {"key": r.keys[v], "step": r.at[v], "events": events, "texts": texts,
-            "ledger": ledger, "id": drawn and drawn["id"], "pad": drawn and drawn["pad"],
-            "name": r.names(v)}
+    return {"key": r.keys[v], "step": r.at.get(v), "events": events, "texts": texts,
+            "ledger": ledger, "id": drawn and drawn["id"], "pad": drawn and drawn["pad"]}
 
 
 def _js(data: Any) -> str:

@@ -1,7 +1,8 @@
 """Screenshots of the demo's replay for docs/replay.md, taken in headless Chromium.
 
 Run from the repository root: ``python docs/make_replay_shots.py`` (needs selenium and
-Debian's ``chromium`` and ``chromium-driver``). Writes docs/img/replay_step<k>.png.
+Debian's ``chromium`` and ``chromium-driver``). Writes docs/img/replay_step<k>.png, and
+docs/img/replay_naive.png: the naive order on ``a = 1; b = a + a; c = b + b``, at its end.
 """
 
 from __future__ import annotations
@@ -25,7 +26,14 @@ def main() -> None:
     from selenium import webdriver
 
     J, W1, constants = demo_graph()
-    page = ag.replay(J, W1, constants=constants).save(Path(tempfile.mkdtemp()) / "demo.html")
+    folder = Path(tempfile.mkdtemp())
+    page = ag.replay(J, W1, constants=constants).save(folder / "demo.html")
+    a = ag.Value(1.0, "a")
+    b = a + a
+    b.label = "b"
+    c = b + b
+    c.label = "c"
+    naive = ag.replay(c, order="naive").save(folder / "naive.html")
     os.environ.setdefault("SE_AVOID_STATS", "true")  # Selenium Manager: no telemetry
     options = webdriver.ChromeOptions()
     options.binary_location = shutil.which("chromium") or shutil.which("google-chrome") or ""
@@ -41,6 +49,12 @@ def main() -> None:
             out = ROOT / "docs" / "img" / f"replay_step{k:02d}.png"
             driver.save_screenshot(str(out))
             print(out.relative_to(ROOT))
+        driver.set_window_size(1100, 640)
+        driver.get(naive.as_uri())
+        driver.execute_script("autogradLite.goto(autogradLite.steps.length - 1)")
+        out = ROOT / "docs" / "img" / "replay_naive.png"
+        driver.save_screenshot(str(out))
+        print(out.relative_to(ROOT))
     finally:
         driver.quit()
 

@@ -124,6 +124,43 @@ def test_replay_of_a_big_graph_is_drawn_folded_and_still_plays_every_step():
     assert r.state()["x"]["grad"] == x.grad
 
 
+def reused_twice():
+    """micrograd#64: ``a = 1; b = a + a; c = b + b``, where dc/da = 4."""
+    a = ag.Value(1.0, "a")
+    b = a + a
+    b.label = "b"
+    c = b + b
+    c.label = "c"
+    return c, b, a
+
+
+def test_replay_naive_order_shows_where_a_recursive_backward_goes_wrong():
+    c, b, a = reused_twice()
+    r = ag.replay(c, order="naive")
+    trace = [(r.keys[s.node], s.grad, r.keys[s.contributions[0].input], s.contributions[0].total)
+             for s in r.steps]
+    assert trace == [("c", 1.0, "b", 1.0), ("b", 1.0, "a", 1.0), ("b", 1.0, "a", 2.0),
+                     ("c", 1.0, "b", 2.0), ("b", 2.0, "a", 4.0), ("b", 2.0, "a", 6.0)]
+    assert r.state()["a"]["grad"] == 6.0 and r.state()["b"]["grad"] == 2.0
+    sweep_ = ag.replay(c)
+    c.backward()
+    assert sweep_.state()["a"]["grad"] == a.grad == 4.0 and b.grad == 2.0
+    page = r.html
+    assert "not final yet (backward's is 2.0)" in page  # b passes 1 of its 2 early
+    assert "✗ a: naive 6.0, backward 4.0" in page and "grad 6 ✗ backward: 4" in page
+    with pytest.raises(ValueError, match="order must be"):
+        ag.replay(c, order="recursive")
+
+
+def test_replay_naive_order_refuses_an_exponential_walk():
+    x = ag.Value(1.0, "x")
+    y = x
+    for _ in range(12):  # 2**12 paths
+        y = y + y
+    with pytest.raises(ValueError, match="naive backward takes more than 2,000 steps"):
+        ag.replay(y, order="naive")
+
+
 # --- the page ------------------------------------------------------------------------------------
 
 def test_replay_page_is_one_offline_file(tmp_path):
@@ -322,6 +359,18 @@ def test_browser_notebook_view_works_in_its_iframe(browser, tmp_path):
         assert browser.execute_script("return autogradLite.state()") == r.state()
     finally:
         browser.switch_to.default_content()
+
+
+def test_browser_naive_order_ends_away_from_backward(browser, tmp_path):
+    c, _, a = reused_twice()
+    r = ag.replay(c, order="naive")
+    b = _open(browser, r, tmp_path)
+    for k in range(len(r.steps) + 1):
+        b.execute_script("autogradLite.goto(arguments[0])", k)
+        assert b.execute_script("return autogradLite.state()") == r.state(k), k
+    c.backward()
+    assert b.execute_script("return autogradLite.state()")["a"]["grad"] == 6.0 != a.grad
+    assert "✗ a: naive 6.0, backward 4.0" in b.find_element("css selector", ".ag-step").text
 
 
 def test_browser_demo_replay_plays_to_backward(browser, tmp_path):

@@ -30,29 +30,36 @@
     if (grad) { grad.classList.add("ag-grad"); }
     drawn[n.key] = {group: group, grad: grad};
   });
-  var edges = Object.keys(DATA.edges).map(function (id) {
+  var edges = Object.keys(DATA.edges).map(function (id) {  // each with its step k lines
     var e = DATA.edges[id], group = document.getElementById(id);
-    var line = findText(group, e.text);
+    var line = findText(group, e.pad);
     if (line) { line.classList.add("ag-line"); }
-    return {group: group, line: line, step: e.step};
+    return {group: group, line: line, texts: e.texts};
   });
+  function passed(n, i) { return n.step !== null && n.step < i; }
 
   function toggle(el, name, on) { if (el) { el.classList.toggle(name, on); } }
 
   function showPicture(i) {
+    var now = DATA.steps[i].node;
     DATA.nodes.forEach(function (n) {
       var d = drawn[n.key], text = latest(n.texts, i);
       if (d.grad) { d.grad.textContent = text; }
-      toggle(d.group, "ag-current", n.step === i);
-      if (n.step === i && d.group && d.group.scrollIntoView) {
+      toggle(d.group, "ag-current", n.key === now);
+      if (n.key === now && d.group && d.group.scrollIntoView) {
         d.group.scrollIntoView({block: "nearest", inline: "nearest"});
       }
-      toggle(d.group, "ag-done", n.step < i);
-      toggle(d.group, "ag-ready", n.step > i && text.indexOf("\u2713") >= 0);
+      toggle(d.group, "ag-done", !DATA.naive && passed(n, i));
+      toggle(d.group, "ag-ready", !DATA.naive && !passed(n, i) && n.key !== now &&
+             text.indexOf("\u2713") >= 0);
     });
     edges.forEach(function (e) {
-      if (e.line) { e.line.style.visibility = e.step <= i ? "visible" : "hidden"; }
-      toggle(e.group, "ag-active", e.step === i);
+      var text = latest(e.texts, i);
+      if (e.line) {
+        e.line.style.visibility = text === undefined ? "hidden" : "visible";
+        if (text !== undefined) { e.line.textContent = text; }
+      }
+      toggle(e.group, "ag-active", e.texts.some(function (t) { return t[0] === i; }));
     });
   }
 
@@ -73,7 +80,7 @@
     body.textContent = "";
     DATA.nodes.forEach(function (n) {
       var tr = document.createElement("tr");
-      if (n.step === i) { tr.className = "ag-current"; }
+      if (n.key === DATA.steps[i].node) { tr.className = "ag-current"; }
       var cells = [n.key, "", latest(n.texts, i).replace(/^grad /, "")];
       cells.forEach(function (t) {
         var td = document.createElement("td");
@@ -120,7 +127,8 @@
     var out = {};
     DATA.nodes.forEach(function (n) {
       var g = latest(n.events, api.current);
-      out[n.key] = {grad: g === undefined ? null : g, done: n.step <= api.current};
+      out[n.key] = {grad: g === undefined ? null : g,
+                    done: n.step !== null && n.step <= api.current};
     });
     return out;
   }
