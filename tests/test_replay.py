@@ -124,6 +124,19 @@ def test_replay_of_a_big_graph_is_drawn_folded_and_still_plays_every_step():
     assert r.state()["x"]["grad"] == x.grad
 
 
+def test_replay_names_nodes_once_each_and_takes_a_leaf_or_an_infinity():
+    h1, h2 = ag.Value(1.0, "h"), ag.Value(2.0, "h")
+    r = ag.replay(h1 * h2)
+    assert r.keys[h1] == "h" and r.keys[h2] == "h#1"  # the picture's numbers tell them apart
+    assert r.state()["h"]["grad"] == 2.0 and r.state()["h#1"]["grad"] == 1.0
+    w = ag.Value(2.0, "w")
+    assert ag.replay(w).state(0) == {"w": {"grad": None, "done": False}}
+    assert ag.replay(w).state() == {"w": {"grad": 1.0, "done": True}}
+    x = ag.Value(0.0, "x")
+    r = ag.replay(x.log() * 2)
+    assert r.state()["x"]["grad"] == float("inf") and "Infinity" in r.html
+
+
 def reused_twice():
     """micrograd#64: ``a = 1; b = a + a; c = b + b``, where dc/da = 4."""
     a = ag.Value(1.0, "a")
@@ -371,6 +384,14 @@ def test_browser_naive_order_ends_away_from_backward(browser, tmp_path):
     c.backward()
     assert b.execute_script("return autogradLite.state()")["a"]["grad"] == 6.0 != a.grad
     assert "✗ a: naive 6.0, backward 4.0" in b.find_element("css selector", ".ag-step").text
+
+
+def test_browser_page_with_an_infinity_loads(browser, tmp_path):
+    x = ag.Value(0.0, "x")
+    r = ag.replay(x.log() * 2)
+    b = _open(browser, r, tmp_path)
+    b.execute_script("autogradLite.goto(autogradLite.steps.length - 1)")
+    assert b.execute_script("return autogradLite.state().x.grad === Infinity")
 
 
 def test_browser_demo_replay_plays_to_backward(browser, tmp_path):
