@@ -10,7 +10,8 @@ order matters): one edge per step, a node passing on what it holds now.
 
 The picture is ``draw``'s, rendered once to SVG: its grad lines are widened to hold the
 longest text they will show, and each edge gets one more line, ``step k: g × factor =
-contribution``, that the page's script reveals at step ``k``. The script and the style
+contribution``, that the page's script reveals at step ``k`` (the naive walk, which takes
+an edge more than once, shows the latest). The script and the style
 (``assets/replay.js``, ``assets/replay.css``) and the SVG are inline; a Content Security
 Policy forbids every fetch, so the page works offline, also inside a notebook.
 """
@@ -71,7 +72,9 @@ class Contribution:
 
 @dataclass(frozen=True, eq=False)
 class Step:
-    """One node of the sweep: its final ``grad`` (dL/dnode) and what it passes on."""
+    """One step: a node, its ``grad`` and what it passes on. In the sweep ``grad`` is the
+    final dL/dnode, passed along every input edge; in the naive walk it is what the node
+    holds at that moment, passed along one edge."""
 
     node: Value
     grad: Any
@@ -108,8 +111,9 @@ def replay(root: Value, wrt: Value | None = None, *, order: str = "sweep",
     Returns
     -------
     Replay
-        ``.steps`` (one :class:`Step` per node, in the sweep's order), ``.state(k)``,
-        ``.html``, ``.save(path)``; displays itself in notebooks.
+        ``.steps`` (one :class:`Step` per node, in the sweep's order; for the naive walk
+        one per edge taken), ``.state(k)``, ``.ledger(node)``, ``.html``, ``.save(path)``;
+        displays itself in notebooks.
 
     Raises
     ------
@@ -209,6 +213,9 @@ class Replay:
     """The sweep of one graph, step by step; see :func:`replay`.
 
     Page step 0 is the forward; page step ``k`` (1 to ``len(steps)``) is ``steps[k - 1]``.
+    ``keys`` maps each node to its name in ``state()``, ``nodes`` lists them root first,
+    ``at`` gives the page step where a node (first) passes its gradient on, ``taken`` the
+    page step of each :class:`Contribution`; ``true`` (naive walk only) what backward gives.
     """
 
     def __init__(self, root: Value, wrt: Value | None, steps: list[Step], seed: Any,
@@ -232,7 +239,7 @@ class Replay:
         return f"<Replay ({self.order}) of {self.names(self.root)}: {len(self.steps)} steps>"
 
     def ledger(self, node: Value) -> list[Contribution]:
-        """Every contribution added to dL/d``node``, in the order the sweep adds them."""
+        """Every contribution added to dL/d``node``, in the order they are added."""
         return list(self._ledgers.get(node, ()))
 
     def state(self, k: int | None = None) -> dict[str, dict[str, Any]]:
