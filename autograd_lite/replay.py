@@ -170,21 +170,27 @@ def _steps(root: Value, seed: Any) -> list[Step]:
                 c = pull(node, i, g)
                 sums[p] = c if p not in sums else plus(sums[p], c)
                 passed.append(Contribution(node, i, g, node.factor(i), c, sums[p]))
-                held += np.size(c)
-        if held > MAX_NUMBERS:
-            raise ValueError(
-                f"replay() would hold more than {MAX_NUMBERS:,} gradient entries (it keeps "
-                "every running sum in full): replay a smaller graph (fewer samples in the "
-                "batch, smaller layers)")
+                held = _hold(held, c)
         steps.append(Step(node, g, tuple(passed)))
     return steps
+
+
+def _hold(held: int, c: Any) -> int:
+    """How many gradient entries the page holds with ``c`` added; too many: ValueError."""
+    held += np.size(c)
+    if held > MAX_NUMBERS:
+        raise ValueError(
+            f"replay() would hold more than {MAX_NUMBERS:,} gradient entries (it keeps "
+            "every running sum in full): replay a smaller graph (fewer samples in the "
+            "batch, smaller layers)")
+    return held
 
 
 def _naive_steps(root: Value, seed: Any) -> list[Step]:
     """A naive recursive backward, as learners first write it: a node passes on what it
     holds now along each input edge and recurses into that input at once. One step per edge
     taken; a stack stands for the recursion (same order, no recursion limit)."""
-    grads, steps, stack = {root: seed}, [], [(root, 0)]
+    grads, steps, stack, held = {root: seed}, [], [(root, 0)], 0
     while stack:
         node, i = stack.pop()
         slots = [j for j, p in enumerate(node.parents) if type(p) is Value]
@@ -194,6 +200,7 @@ def _naive_steps(root: Value, seed: Any) -> list[Step]:
         p, g = node.parents[slots[i]], grads[node]
         c = pull(node, slots[i], g)
         grads[p] = c if p not in grads else plus(grads[p], c)
+        held = _hold(held, c)
         steps.append(Step(node, g, (Contribution(node, slots[i], g, node.factor(slots[i]), c,
                                                  grads[p]),)))
         stack.append((p, 0))

@@ -110,6 +110,12 @@ def test_replay_changes_no_grad_and_refuses_what_it_cannot_show():
         ag.replay(y)
 
 
+def test_replay_refuses_to_hold_too_many_gradient_entries():
+    W = ag.Value(np.ones((1100, 1000)), "W")
+    with pytest.raises(ValueError, match=r"more than 1,000,000 gradient entries.*smaller"):
+        ag.replay(W.sum())
+
+
 def test_replay_of_a_big_graph_is_drawn_folded_and_still_plays_every_step():
     x = ag.Value(0.5, "x")
     y = x
