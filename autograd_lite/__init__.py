@@ -32,6 +32,7 @@ from .gradcheck import GradcheckError, gradcheck
 from .losses import binary_cross_entropy, binary_cross_entropy_with_logits, cross_entropy, mse_loss
 from .ops import custom_op
 from .policy import get_relu_subgradient, relu_subgradient
+from .replay import replay
 from .sensitivity import subgradient_sensitivity
 from .value import Value, abs, clip, exp, leaky_relu, log, relu, sigmoid, sqrt, tanh
 from .viz import draw, render
@@ -43,6 +44,6 @@ __all__ = [
     "binary_cross_entropy_with_logits", "check", "clip", "concatenate", "cross_entropy",
     "custom_op", "draw", "exp", "expand_dims", "explain", "get_relu_subgradient", "gradcheck",
     "is_grad_enabled", "kinks", "leaky_relu", "log", "log_softmax", "logsumexp", "maximum",
-    "minimum", "mse_loss", "no_grad", "relu", "relu_subgradient", "render", "sigmoid", "softmax",
-    "sqrt", "stack", "subgradient_sensitivity", "tanh", "where",
+    "minimum", "mse_loss", "no_grad", "relu", "relu_subgradient", "render", "replay", "sigmoid",
+    "softmax", "sqrt", "stack", "subgradient_sensitivity", "tanh", "where",
 ]

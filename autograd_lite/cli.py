@@ -22,6 +22,7 @@ import numpy as np
 from . import binary_cross_entropy_with_logits, datasets, kinks, relu_subgradient
 from .explain import explain
 from .expr import FUNCTIONS, MAX_CHARS, ExprError, parse
+from .replay import replay
 from .value import Value
 from .viz import FORMATS, RenderError, _choose, draw, render
 
@@ -56,6 +57,7 @@ def _add_demo(sub: Any) -> None:
     p.add_argument("--out", metavar="DIR", default=".",
                    help="the folder to write the picture into, made if it does not exist "
                         "(default: the current folder)")
+    _add_replay_option(p)
     p.set_defaults(run=_demo)
 
 
@@ -86,6 +88,7 @@ def _demo(args: argparse.Namespace) -> int:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as e:
         raise CLIError(f"--out {args.out}: cannot make this folder ({e.strerror or e})") from None
+    _check_replay_path(args.replay)
     J, W1, constants = demo_graph()
     J.backward()
     print("A 2-3-1 ReLU network on 4 points of the planar flower data (ag.datasets.flower):")
@@ -101,6 +104,7 @@ def _demo(args: argparse.Namespace) -> int:
         "\n", "\n                          "))
     path = render(draw(J, wrt=W1, constants=constants), folder / DEMO_FILE)
     print(f"picture: {path}  (every edge carries its factor; the path from W1 to J is red)")
+    _save_replay(args.replay, J, W1, constants)
     return 0
 
 
@@ -112,7 +116,7 @@ def _add_graph(sub: Any) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
         usage="%(prog)s FORMULA --at NAME=NUMBER [NAME=NUMBER ...]\n"
               + " " * len(f"usage: {PROG} graph ")
-              + "[--wrt NAME] [--subgradient S] [-o FILE]",
+              + "[--wrt NAME] [--subgradient S] [-o FILE] [--replay FILE.html]",
         description="Evaluate a formula at the given point, run backward, print the value, "
                     "the gradients, the kinks hit and the chain rule, and write the picture.\n"
                     "The formula is parsed safely (no eval): numbers, the names given with "
@@ -132,6 +136,7 @@ def _add_graph(sub: Any) -> None:
                    help="relu'(0), a number in [0, 1] (default 0, as PyTorch)")
     p.add_argument("-o", "--output", metavar="FILE", default="graph.svg",
                    help=f"where to write the picture ({', '.join(FORMATS)}; default graph.svg)")
+    _add_replay_option(p)
     p.set_defaults(run=_graph)
 
 
@@ -210,6 +215,7 @@ def _graph(args: argparse.Namespace) -> int:
         raise CLIError(f"-o {args.output}: no such folder {str(out.parent)!r}")
     if FORMATS[out.suffix.lower()] != "dot":
         _choose(FORMATS[out.suffix.lower()], "auto")  # can this format be made? before any work
+    _check_replay_path(args.replay)
     s = 0.0 if args.subgradient is None else args.subgradient
     with relu_subgradient(s):
         root, leaves = formula.evaluate(values)
@@ -236,9 +242,34 @@ def _graph(args: argparse.Namespace) -> int:
     print()
     path = render(draw(root, wrt=leaves[wrt]), out)
     print(f"picture: {path}")
+    _save_replay(args.replay, root, leaves[wrt])
     for n in unused:
         print(f"{PROG}: note: --at {n}=... is not used by the formula", file=sys.stderr)
     return 0
+
+
+# --- --replay, on demo and graph ---------------------------------------------------------------
+
+def _add_replay_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--replay", metavar="FILE.html",
+                   help="also write the backward sweep step by step as one offline page")
+
+
+def _check_replay_path(name: str | None) -> None:
+    if name is None:
+        return
+    path = Path(name)
+    if path.suffix.lower() not in (".html", ".htm"):
+        raise CLIError(f"--replay {name}: the file name must end in .html")
+    if not path.parent.is_dir():
+        raise CLIError(f"--replay {name}: no such folder {str(path.parent)!r}")
+
+
+def _save_replay(name: str | None, root: Value, wrt: Value,
+                 constants: dict[str, np.ndarray] | None = None) -> None:
+    if name is not None:
+        path = replay(root, wrt, constants=constants).save(name)
+        print(f"replay: {path}  (open it in a browser: step through the sweep)")
 
 
 # --- study ------------------------------------------------------------------------------------

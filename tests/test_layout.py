@@ -32,6 +32,7 @@ ALLOWED = {
     "viz": {"value", "explain"},
     "courses": {"value", "losses", "policy"},
     "check": {"courses"},
+    "replay": {"value", "backward", "explain", "viz"},
 }
 ENGINE = ("value", "ops", "backward", "shapes", "policy")  # value.py and all it imports
 
