@@ -119,10 +119,12 @@ def test_indexing_with_an_empty_list_gives_an_empty_result():
     assert v.grad.tolist() == [0.0, 0.0, 0.0]
 
 
-@pytest.mark.parametrize("odd", [np.matrix([[1.0, 2.0], [3.0, 4.0]]),
-                                 np.ma.masked_array([[1.0, 2.0], [3.0, 4.0]],
-                                                    mask=[[0, 1], [0, 0]])])
-def test_ndarray_subclasses_are_refused_with_their_name(odd):  # noqa: ANN001
+@pytest.mark.filterwarnings("ignore::PendingDeprecationWarning")  # np.matrix, on purpose
+@pytest.mark.parametrize("make", [lambda a: np.matrix(a),
+                                  lambda a: np.ma.masked_array(a, mask=[[0, 1], [0, 0]])],
+                         ids=["matrix", "masked"])
+def test_ndarray_subclasses_are_refused_with_their_name(make):  # noqa: ANN001
+    odd = make([[1.0, 2.0], [3.0, 4.0]])
     name = type(odd).__name__
     with pytest.raises(TypeError, match=name):
         Value(np.eye(2)) * odd
