@@ -25,7 +25,7 @@ ALLOWED = {
     "kernels": {"ops", "backward", "shapes", "value"},
     "functions": {"value", "ops"},
     "explain": {"value", "backward"},
-    "gradcheck": {"value", "explain", "shapes", "policy"},
+    "gradcheck": {"value", "backward", "explain", "shapes", "policy"},
     "losses": {"value", "ops", "shapes"},
     "nn": {"value", "ops", "shapes", "policy", "losses"},
     "datasets": {"shapes"},
