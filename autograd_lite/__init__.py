@@ -29,6 +29,7 @@ from .functions import (
     where,
 )
 from .gradcheck import GradcheckError, gradcheck
+from .growing import GrowingGraphWarning
 from .losses import binary_cross_entropy, binary_cross_entropy_with_logits, cross_entropy, mse_loss
 from .ops import custom_op
 from .policy import get_relu_subgradient, relu_subgradient
@@ -40,7 +41,7 @@ from .viz import draw, render
 __version__ = "0.1.0"
 
 __all__ = [
-    "GradcheckError", "Kink", "Value", "abs", "datasets", "nn", "binary_cross_entropy",
+    "GradcheckError", "GrowingGraphWarning", "Kink", "Value", "abs", "datasets", "nn", "binary_cross_entropy",
     "binary_cross_entropy_with_logits", "check", "clip", "concatenate", "cross_entropy",
     "custom_op", "draw", "exp", "expand_dims", "explain", "get_relu_subgradient", "gradcheck",
     "is_grad_enabled", "kinks", "leaky_relu", "log", "log_softmax", "logsumexp", "maximum",

@@ -31,7 +31,7 @@ from typing import Any
 
 import numpy as np
 
-from . import backward, ops, shapes, value
+from . import backward, growing, ops, shapes, value
 from .value import GRAD_ENABLED, Value, apply
 
 _new = object.__new__
@@ -278,6 +278,7 @@ def fast_backward(root: Any, seed: Any) -> None:
         _running[0] = True
         try:
             _reach(root, start := float("-0.0"), kept)  # "no cotangent yet": a new object
+            growing.watch(kept)  # (as an error, a warning leaves every .grad as it was)
             root._cot = seed
             _pass(root, start)
         except BaseException:
