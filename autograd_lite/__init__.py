@@ -41,7 +41,8 @@ from .viz import draw, render
 __version__ = "0.1.0"
 
 __all__ = [
-    "GradcheckError", "GrowingGraphWarning", "Kink", "Value", "abs", "datasets", "nn", "binary_cross_entropy",
+    "GradcheckError", "GrowingGraphWarning", "Kink", "Value", "abs", "datasets", "nn",
+    "binary_cross_entropy",
     "binary_cross_entropy_with_logits", "check", "clip", "concatenate", "cross_entropy",
     "custom_op", "draw", "exp", "expand_dims", "explain", "get_relu_subgradient", "gradcheck",
     "is_grad_enabled", "kinks", "leaky_relu", "log", "log_softmax", "logsumexp", "maximum",

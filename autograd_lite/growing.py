@@ -35,8 +35,16 @@ class GrowingGraphWarning(UserWarning):
     """Each backward reaches more of the graph that earlier backward calls went through: a
     graph that grows with every step, usually a hand-written update ``W = W - lr * W.grad``
     recorded as an op. The fix: ``with ag.no_grad(): W = W - lr * W.grad``, or
-    ``W.data -= lr * W.grad``, or an optimizer's ``opt.step()``.
+    ``W.data -= lr * W.grad``, or an optimizer's ``opt.step()``. A hidden state carried
+    from step to step without ``.detach()`` grows a graph the same way.
 
+    Backward warns once per growing chain, after ``STREAK`` (3) backward calls in a row
+    each reached more nodes that an earlier backward went through than the one before.
+    Reusing a graph does not warn: a second backward on it, a Jacobian row by row,
+    per-sample losses from one forward, two losses from one trunk, a new graph each step.
+
+    Examples
+    --------
     >>> import warnings, autograd_lite as ag
     >>> W = ag.Value(1.0, "W")
     >>> with warnings.catch_warnings(record=True) as caught:
@@ -67,10 +75,11 @@ def watch(kept: dict) -> None:
         _warned = True
         warnings.warn(
             f"the graph grows with every backward: this one reached {n} nodes that earlier "
-            f"backward calls already went through, and each of the last {_streak} reached more "
-            "of them than the one before, so each step costs more than the last. An update written as an op, "
-            "`W = W - lr * W.grad`, makes the new W a node that keeps every earlier step. "
-            "Keep the update out of the graph: `with ag.no_grad(): W = W - lr * W.grad`, or "
-            "change the data in place: `W.data -= lr * W.grad`, or use an optimizer's "
-            "`opt.step()` (ag.nn.SGD). A hidden state carried from step to step needs "
-            "`h = h.detach()`.", GrowingGraphWarning, stacklevel=4)
+            f"backward calls already went through, and each of the last {_streak} reached "
+            "more of them than the one before, so each step costs more than the last. An "
+            "update written as an op, `W = W - lr * W.grad`, makes the new W a node that "
+            "keeps every earlier step. Keep the update out of the graph: "
+            "`with ag.no_grad(): W = W - lr * W.grad`, or change the data in place: "
+            "`W.data -= lr * W.grad`, or use an optimizer's `opt.step()` (ag.nn.SGD). A "
+            "hidden state carried from step to step needs `h = h.detach()`.",
+            GrowingGraphWarning, stacklevel=4)

@@ -43,11 +43,14 @@ def main(argv: Sequence[str] | None = None) -> dict:
     X, y = ag.datasets.flower()
     net = ag.nn.MLP([2, 16, 1], seed=0)
     opt = ag.nn.SGD(net.parameters(), lr=0.5)
+    # An update written by hand goes inside no_grad, `with ag.no_grad(): W = W - lr * W.grad`:
+    # outside it each new W is a node that keeps every earlier step, and backward warns
+    # (ag.GrowingGraphWarning) after a few steps.
     for step in range(1001):
         opt.zero_grad()
         J = ag.binary_cross_entropy_with_logits(net(X), y.reshape(-1, 1))
         J.backward()
-        opt.step()
+        opt.step()  # W.data -= lr * W.grad, in place (see the note above the loop)
         if step % 250 == 0:
             print(f"step {step:>4}: cost J = {J.item():.4f}")
     acc = _common.accuracy(net(X).data, y)

@@ -155,7 +155,7 @@ def test_a_long_fresh_graph_each_step_does_not_warn():
 def test_a_hidden_state_carried_without_detach_warns_and_with_detach_does_not():
     Wh = Value(RNG.normal(size=(4, 4)) * 0.3)
     for detach, want in ((False, 1), (True, 0)):
-        h, caught = Value(np.zeros((1, 4))), []
+        h = Value(np.zeros((1, 4)))
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             for t in range(10):
