@@ -761,31 +761,39 @@ def _conv_dw(g: Any, x: Any, w: Any, out: Any, ctx: dict) -> Any:  # g @ colsᵀ
     return (g.reshape(*g.shape[:2], -1) @ ctx["cols"].swapaxes(1, 2)).sum(0).reshape(w.shape)
 
 
-def _pool(reduce: Callable) -> Callable: return lambda x, ctx: reduce(_windows(x, ctx), (2, 3))
+def _over(f: Callable, a: Any) -> Any:
+    """f (np.maximum, np.add) over each window of a (N, C, kh, kw, OH, OW) array, kept as
+    (N, C, 1, 1, OH, OW); a kernel offset at a time, as NumPy's own reductions over such small
+    axes are several times slower."""
+    return functools.reduce(f, (a[:, :, i:i + 1, j:j + 1] for i, j in np.ndindex(a.shape[2:4])))
+
+
+def _pool(f: Callable) -> Callable: return lambda x, ctx: _over(f, _windows(x, ctx))[:, :, 0, 0]
 
 
 def _window_ties(x: Any, ctx: dict) -> int:
     """The kink count of max_pool2d: the entries of x that tie with another for a window's max."""
-    at = _windows(x, ctx) == _pool(np.max)(x, ctx)[:, :, None, None]
-    return int(np.count_nonzero(_col2im(at & (np.sum(at, (2, 3), keepdims=True) > 1), x, ctx)))
+    at = _windows(x, ctx) == _over(np.maximum, _windows(x, ctx))
+    return int(np.count_nonzero(_col2im(at & (_over(np.add, at.astype(np.intp)) > 1), x, ctx)))
 
 
 def _pool_share(g: Any, x: Any, out: Any, ctx: dict) -> Any:
     """Each window's g shared equally by its entries that equal its max, added back into x."""
     at = _windows(x, ctx) == out[:, :, None, None]
-    return _col2im(at * g[:, :, None, None] / at.sum((2, 3), keepdims=True, dtype=g.dtype), x, ctx)
+    return _col2im(at * (g[:, :, None, None] / _over(np.add, at.astype(g.dtype))), x, ctx)
 
 
 CONV2D = op("conv2d", "conv2d({x}, {y})", _conv2d,
             vjp("col2im({y}ᵀ @ (·))", _conv_dx, lambda x, w, out, ctx: w),
             vjp("(·) @ im2col({x})ᵀ", _conv_dw, lambda x, w, out, ctx: x), prepare=dict,
             doc="x (N, C, H, W) cross-correlated with w (O, C, kh, kw), as PyTorch's conv2d.")
-MAX_POOL2D = op("max_pool2d", "max_pool2d({x})", _pool(np.max),
+MAX_POOL2D = op("max_pool2d", "max_pool2d({x})", _pool(np.maximum),
                 vjp("1[{x} = window max] / #ties", _pool_share, _of_ones(_pool_share)),
                 prepare=dict, kink=_window_ties,
                 kink_words=("tied for a window's max", "∂max/∂x = 1/#ties"),
                 doc="the largest entry of each kh×kw window; k tied entries get g/k each.")
-AVG_POOL2D = op("avg_pool2d", "avg_pool2d({x})", _pool(np.mean),
+AVG_POOL2D = op("avg_pool2d", "avg_pool2d({x})",
+                lambda x, ctx: _pool(np.add)(x, ctx) / math.prod(ctx["kernel"]),
                 vjp("1/(kh·kw)", lambda g, x, out, ctx: _col2im(g[:, :, None, None] / math.prod(
                     ctx["kernel"]), x, ctx), lambda x, out, ctx: 1 / math.prod(ctx["kernel"])),
                 prepare=dict, doc="the mean of each kh×kw window: each entry gets g/(kh·kw).")
