@@ -257,7 +257,8 @@ def avg_pool2d(x: Any, kernel_size: int | tuple[int, int],
     array([[[[0.25, 0.25, 0.25, 0.25],
              [0.25, 0.25, 0.25, 0.25]]]])
     """
-    return apply(ops.AVG_POOL2D, x, **_pooling("avg_pool2d", x, kernel_size, stride))
+    ctx = _pooling("avg_pool2d", x, kernel_size, stride)
+    return apply(ops.AVG_POOL2D, x, n=ctx["kernel"][0] * ctx["kernel"][1], **ctx)
 
 
 @contextlib.contextmanager

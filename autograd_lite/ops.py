@@ -23,11 +23,12 @@ input's shape (``shapes.unbroadcast``). A factor's ``symbol`` is how people read
 ``{x}``, ``{y}``, ``{out}`` and the parameters are filled in with names (``1[{x}>0]``).
 
 Derivatives are written with operators and the functions of the next section, which take
-floats and arrays alike. A rule with a ``kink`` counts, when built, the inputs that sit
-exactly on a point where it is not differentiable (−0.0 included: ReLU's 0, a tie of max, a
-bound of clip); there the recorded subgradient is used, and the count is ``ctx["kinks"]``.
-``kink_words`` say how pictures read them: where the inputs sat and the choice made there
-(by default "exactly 0" and the recorded ``subgradient``, as for ReLU).
+floats and arrays alike. A rule with a ``kink`` counts, when built (after its forward, whose
+saved data it may read), the inputs that sit exactly on a point where it is not differentiable
+(−0.0 included: ReLU's 0, a tie of max, a bound of clip); there the recorded subgradient is
+used, and the count is ``ctx["kinks"]``. ``kink_words`` say how pictures read them: where
+the inputs sat and the choice made there (by default "exactly 0" and the recorded
+``subgradient``, as for ReLU).
 
 Backward, ``draw``, ``explain``, ``gradcheck`` and ``kinks`` all read this table; nothing
 else knows what ``mul`` means. ``kernels.py`` attaches hand-tuned forms of a few rules by
@@ -721,82 +722,85 @@ CROSS_ENTROPY = op(
     prepare=lambda labels: {"labels": labels},
     doc="−log softmax(z)[label] per sample, via log-sum-exp (finite at logits of ±1000).")
 
-# --- convolution and pooling: NCHW, im2col as a strided view, BLAS for the products --------
-# ctx holds "kernel", "stride" and "padding" as pairs of ints, checked by functions.py. Windows
-# are laid out (N, C, kh, kw, OH, OW): a conv is then one batched matrix product,
+# --- convolution and pooling: NCHW, im2col from strided views, BLAS for the products ---------
+# ctx holds "kernel", "stride" and "padding" as pairs of ints, checked by functions.py (and for
+# avg_pool2d "n", the entries of a window). A window is walked a kernel offset at a time: for
+# each offset (i, j), the (N, C, OH, OW) view of the entries at (i, j) of every window. Pooling
+# is then elementwise work on kh·kw such views (NumPy's own reductions over small window axes
+# are several times slower), and a conv is one batched matrix product,
 # w (O, C·kh·kw) @ cols (N, C·kh·kw, OH·OW), its output in NCHW already.
 
 
-def _windows(x: Any, ctx: dict) -> Any:
-    """x's windows as a (N, C, kh, kw, OH, OW) view of the padded x (im2col, not copied)."""
-    (ph, pw), (sh, sw) = ctx["padding"], ctx["stride"]
+def _offsets(x: Any, ctx: dict) -> list:
+    """For each kernel offset (in np.ndindex order), the strided view of the zero-padded x that
+    holds every window's entry there: (N, C, OH, OW) each. Stacked, they are im2col."""
+    (ph, pw), (sh, sw), (kh, kw) = ctx["padding"], ctx["stride"], ctx["kernel"]
     x = np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw))) if ph or pw else x
-    win = np.lib.stride_tricks.sliding_window_view(x, ctx["kernel"], axis=(2, 3))
-    return win[:, :, ::sh, ::sw].transpose(0, 1, 4, 5, 2, 3)
+    oh, ow = (x.shape[2] - kh) // sh + 1, (x.shape[3] - kw) // sw + 1
+    return [x[:, :, i:i + sh * oh:sh, j:j + sw * ow:sw] for i, j in np.ndindex(kh, kw)]
 
 
-def _col2im(cols: Any, x: Any, ctx: dict) -> Any:
-    """The VJP of _windows: each window's entries (cols, or what broadcasts to them) added back
-    where they came from in x."""
-    (ph, pw), (sh, sw), (oh, ow) = ctx["padding"], ctx["stride"], cols.shape[4:]
-    dx = np.zeros((*x.shape[:2], x.shape[2] + 2 * ph, x.shape[3] + 2 * pw), cols.dtype)
-    cols = np.broadcast_to(cols, (*x.shape[:2], *ctx["kernel"], oh, ow))
-    for i, j in np.ndindex(ctx["kernel"]):  # a strided slice per kernel offset, not per pixel
-        dx[:, :, i:i + sh * oh:sh, j:j + sw * ow:sw] += cols[:, :, i, j]
+def _col2im(parts: Any, x: Any, ctx: dict) -> Any:
+    """The VJP of _offsets: each offset's part (a list, or an array along its first axis) added
+    back where it came from in x."""
+    (ph, pw), (sh, sw), (oh, ow) = ctx["padding"], ctx["stride"], parts[0].shape[2:]
+    dx = np.zeros((*x.shape[:2], x.shape[2] + 2 * ph, x.shape[3] + 2 * pw), parts[0].dtype)
+    for (i, j), part in zip(np.ndindex(ctx["kernel"]), parts):
+        dx[:, :, i:i + sh * oh:sh, j:j + sw * ow:sw] += part
     return dx[:, :, ph:ph + x.shape[2], pw:pw + x.shape[3]]
 
 
 def _conv2d(x: Any, w: Any, ctx: dict) -> Any:
-    win = _windows(x, ctx)
-    cols = ctx["cols"] = win.reshape(len(x), math.prod(w.shape[1:]), -1)  # saved for ∂/∂w
-    return (w.reshape(len(w), -1) @ cols).reshape(len(x), len(w), *win.shape[4:])
+    parts = _offsets(x, ctx)  # cols, (N, C·kh·kw, OH·OW), is saved for ∂/∂w
+    cols = ctx["cols"] = np.stack(parts, axis=2).reshape(len(x), math.prod(w.shape[1:]), -1)
+    return (w.reshape(len(w), -1) @ cols).reshape(len(x), len(w), *parts[0].shape[2:])
 
 
 def _conv_dx(g: Any, x: Any, w: Any, out: Any, ctx: dict) -> Any:  # wᵀ @ g, back into x
     cols = w.reshape(len(w), -1).T @ g.reshape(*g.shape[:2], -1)
-    return _col2im(cols.reshape(len(x), *w.shape[1:], *g.shape[2:]), x, ctx)
+    return _col2im(np.moveaxis(cols.reshape(len(x), x.shape[1], -1, *g.shape[2:]), 2, 0), x, ctx)
 
 
 def _conv_dw(g: Any, x: Any, w: Any, out: Any, ctx: dict) -> Any:  # g @ colsᵀ, summed over N
     return (g.reshape(*g.shape[:2], -1) @ ctx["cols"].swapaxes(1, 2)).sum(0).reshape(w.shape)
 
 
-def _over(f: Callable, a: Any) -> Any:
-    """f (np.maximum, np.add) over each window of a (N, C, kh, kw, OH, OW) array, kept as
-    (N, C, 1, 1, OH, OW); a kernel offset at a time, as NumPy's own reductions over such small
-    axes are several times slower."""
-    return functools.reduce(f, (a[:, :, i:i + 1, j:j + 1] for i, j in np.ndindex(a.shape[2:4])))
-
-
-def _pool(f: Callable) -> Callable: return lambda x, ctx: _over(f, _windows(x, ctx))[:, :, 0, 0]
+def _max_pool(x: Any, ctx: dict) -> Any:
+    """Each window's max; saved for the kink count and backward: per kernel offset, where it
+    sits ("at"), and how many entries of each window hold it ("ties": 1, or a tie)."""
+    parts = _offsets(x, ctx)
+    out = functools.reduce(np.maximum, parts)
+    at = ctx["at"] = [part == out for part in parts]
+    ctx["ties"] = sum(at, np.zeros_like(out))
+    return out
 
 
 def _window_ties(x: Any, ctx: dict) -> int:
-    """The kink count of max_pool2d: the entries of x that tie with another for a window's max."""
-    at = _windows(x, ctx) == _over(np.maximum, _windows(x, ctx))
-    return int(np.count_nonzero(_col2im(at & (_over(np.add, at.astype(np.intp)) > 1), x, ctx)))
+    """The kink count of max_pool2d: the entries of x that tie with another for a window's max
+    (windows apart share no entry: then it is the sum of their ties)."""
+    if all(s >= n for s, n in zip(ctx["stride"], ctx["kernel"])):
+        return int(ctx["ties"][ctx["ties"] > 1].sum())
+    return int(np.count_nonzero(_col2im([a & (ctx["ties"] > 1) for a in ctx["at"]], x, ctx)))
 
 
 def _pool_share(g: Any, x: Any, out: Any, ctx: dict) -> Any:
     """Each window's g shared equally by its entries that equal its max, added back into x."""
-    at = _windows(x, ctx) == out[:, :, None, None]
-    return _col2im(at * (g[:, :, None, None] / _over(np.add, at.astype(g.dtype))), x, ctx)
+    return _col2im([a * (g / ctx["ties"]) for a in ctx["at"]], x, ctx)
 
 
 CONV2D = op("conv2d", "conv2d({x}, {y})", _conv2d,
             vjp("col2im({y}ᵀ @ (·))", _conv_dx, lambda x, w, out, ctx: w),
             vjp("(·) @ im2col({x})ᵀ", _conv_dw, lambda x, w, out, ctx: x), prepare=dict,
             doc="x (N, C, H, W) cross-correlated with w (O, C, kh, kw), as PyTorch's conv2d.")
-MAX_POOL2D = op("max_pool2d", "max_pool2d({x})", _pool(np.maximum),
+MAX_POOL2D = op("max_pool2d", "max_pool2d({x})", _max_pool,
                 vjp("1[{x} = window max] / #ties", _pool_share, _of_ones(_pool_share)),
                 prepare=dict, kink=_window_ties,
                 kink_words=("tied for a window's max", "∂max/∂x = 1/#ties"),
                 doc="the largest entry of each kh×kw window; k tied entries get g/k each.")
-AVG_POOL2D = op("avg_pool2d", "avg_pool2d({x})",
-                lambda x, ctx: _pool(np.add)(x, ctx) / math.prod(ctx["kernel"]),
-                vjp("1/(kh·kw)", lambda g, x, out, ctx: _col2im(g[:, :, None, None] / math.prod(
-                    ctx["kernel"]), x, ctx), lambda x, out, ctx: 1 / math.prod(ctx["kernel"])),
-                prepare=dict, doc="the mean of each kh×kw window: each entry gets g/(kh·kw).")
+AVG_POOL2D = op("avg_pool2d", "avg_pool2d({x})", lambda x, ctx: sum(_offsets(x, ctx)) / ctx["n"],
+                vjp("1/{n}", lambda g, x, out, ctx: _col2im([g / ctx["n"]] * ctx["n"], x, ctx),
+                    lambda x, out, ctx: 1 / ctx["n"]),
+                prepare=dict, doc="the mean of each window of n = kh·kw entries: each gets g/n.")
 
 # --- custom ops ----------------------------------------------------------------------------
 
