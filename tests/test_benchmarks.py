@@ -142,19 +142,21 @@ def test_baseline_agreement_says_whether_the_engines_agree_bit_for_bit():
     assert "not bit for bit" in near and "4.44e-16" in near
 
 
-def test_w6_hand_written_numpy_step_equals_autograd_lite_ties_included():
-    """W6's hand-written im2col step computes the loss and gradients autograd_lite does, on the
-    digits and on a flat image (where max-pool windows tie at positive values: both share)."""
+def test_w6_hand_written_numpy_steps_equal_autograd_lite_ties_included():
+    """W6's hand-written im2col steps (both ways of pooling) compute the loss and gradients
+    autograd_lite does, on the digits and on a flat image (where max-pool windows tie at
+    positive values: all share the gradient)."""
     for dtype, rtol in ((np.float64, 1e-10), (np.float32, 1e-4)):
         X, labels, params, _ = w6_cnn.problem(dtype)
         flat = np.full_like(X, 0.5)
         for images in (X, flat):
             ours = w6_cnn.AutogradLite(params).loss_and_grads(images, labels)
-            theirs = w6_cnn.NumPy(params).loss_and_grads(images, labels)
-            assert np.isclose(ours[0], theirs[0], rtol=rtol)
-            for a, b in zip(ours[1], theirs[1]):
-                assert a.dtype == b.dtype == dtype and a.shape == b.shape
-                np.testing.assert_allclose(a, b, rtol=rtol, atol=rtol * 1e-3)
+            for hand_written in (w6_cnn.NumPy, w6_cnn.NumPyByOffsets):
+                theirs = hand_written(params).loss_and_grads(images, labels)
+                assert np.isclose(ours[0], theirs[0], rtol=rtol)
+                for a, b in zip(ours[1], theirs[1]):
+                    assert a.dtype == b.dtype == dtype and a.shape == b.shape
+                    np.testing.assert_allclose(a, b, rtol=rtol, atol=rtol * 1e-3)
     W1, b1, _, _ = w6_cnn.AutogradLite(params).params
     pooled = ag.max_pool2d(ag.conv2d(flat, W1, b1, padding=1).relu(), 2)
     assert pooled.params["kinks"] > 0  # the flat image ties, at positive values too
