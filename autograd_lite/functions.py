@@ -127,8 +127,12 @@ def _pair(v: Any, what: str, least: int) -> tuple[int, int]:
     return int(pair[0]), int(pair[1])
 
 
+def _shape_of(x: Any) -> tuple[int, ...]:  # (its data is checked when the op is applied)
+    return x.shape if type(x) is Value else np.shape(x)
+
+
 def _shape4(x: Any, what: str, layout: str) -> tuple[int, ...]:
-    shape = _stand_in(x).shape
+    shape = _shape_of(x)
     if len(shape) != 4:
         hint = " (one image: add the batch axis, x[None])" if len(shape) == 3 else ""
         raise ValueError(f"{what} must be 4-D {layout}, got shape {shape}{hint}")
@@ -191,9 +195,9 @@ def conv2d(x: Any, w: Any, b: Any = None, stride: int | tuple[int, int] = 1,
     out = apply(ops.CONV2D, x, w, kernel=ws[2:], stride=stride, padding=padding)
     if b is None:
         return out
-    if _stand_in(b).shape != ws[:1]:
+    if _shape_of(b) != ws[:1]:
         raise ValueError(f"conv2d: b must have shape ({ws[0]},), one number per output channel, "
-                         f"got shape {_stand_in(b).shape}")
+                         f"got shape {_shape_of(b)}")
     return out + (b.reshape(-1, 1, 1) if isinstance(b, Value) else np.reshape(b, (-1, 1, 1)))
 
 

@@ -265,7 +265,9 @@ X4, W4 = np.ones((2, 3, 5, 5)), np.ones((4, 3, 3, 3))
      r"avg_pool2d: kernel_size must be an int or a pair of ints"),
     (lambda: ag.max_pool2d(X4, 2, stride=0), ValueError, r"max_pool2d: stride must be positive"),
     (lambda: ag.max_pool2d(X4, "2"), TypeError, r"kernel_size must be an int or a pair"),
-    (lambda: ag.max_pool2d(np.array([["a"]]), 1), TypeError, r"dtype <U1"),
+    (lambda: ag.max_pool2d(np.full((1, 1, 2, 2), "a"), 1), TypeError,
+     r"an input of max_pool2d must be .* got dtype <U1"),
+    (lambda: ag.conv2d(X4, W4, ["a"] * 4), TypeError, r"dtype <U"),
 ])
 def test_bad_input_is_one_clear_error(call, error, match):
     with pytest.raises(error, match=match):
