@@ -23,11 +23,12 @@ input's shape (``shapes.unbroadcast``). A factor's ``symbol`` is how people read
 ``{x}``, ``{y}``, ``{out}`` and the parameters are filled in with names (``1[{x}>0]``).
 
 Derivatives are written with operators and the functions of the next section, which take
-floats and arrays alike. A rule with a ``kink`` counts, when built, the inputs that sit
-exactly on a point where it is not differentiable (−0.0 included: ReLU's 0, a tie of max, a
-bound of clip); there the recorded subgradient is used, and the count is ``ctx["kinks"]``.
-``kink_words`` say how pictures read them: where the inputs sat and the choice made there
-(by default "exactly 0" and the recorded ``subgradient``, as for ReLU).
+floats and arrays alike. A rule with a ``kink`` counts, when built (after its forward, whose
+saved data it may read), the inputs that sit exactly on a point where it is not differentiable
+(−0.0 included: ReLU's 0, a tie of max, a bound of clip); there the recorded subgradient is
+used, and the count is ``ctx["kinks"]``. ``kink_words`` say how pictures read them: where
+the inputs sat and the choice made there (by default "exactly 0" and the recorded
+``subgradient``, as for ReLU).
 
 Backward, ``draw``, ``explain``, ``gradcheck`` and ``kinks`` all read this table; nothing
 else knows what ``mul`` means. ``kernels.py`` attaches hand-tuned forms of a few rules by
@@ -98,8 +99,7 @@ def _zeros(x: Any, ctx: dict) -> int:
     return int(np.count_nonzero(x == 0))
 
 
-def _fmt(v: float) -> str:
-    return f"{v:g}".replace("-", "−")
+def _fmt(v: float) -> str: return f"{v:g}".replace("-", "−")
 
 
 # --- the table ---------------------------------------------------------------------------
@@ -135,8 +135,7 @@ class EachInput(tuple):
         return f._replace(symbol=f.symbol.replace("{i}", str(i)), vjp=functools.partial(f.vjp, i))
 
 
-def _passed_on(g: Any, saved: tuple) -> Any:
-    return g  # a factor of 1
+def _passed_on(g: Any, saved: tuple) -> Any: return g  # a factor of 1
 
 
 def chain(f: Factor) -> Callable[[Any, tuple], Any]:
@@ -174,8 +173,7 @@ class Rule:
         chains = _EachChain(self.factors) if self.variadic else tuple(map(chain, self.factors))
         self.run, self.chains, self.scalar = self.forward, chains, None
 
-    def __repr__(self) -> str:
-        return f"<rule {self.name}>"
+    def __repr__(self) -> str: return f"<rule {self.name}>"
 
     def __reduce__(self) -> tuple:  # pickled by name: a rule holds functions
         return rule_named, (self.name,)
@@ -217,6 +215,10 @@ def d(symbol: str | Callable, local: float | Callable) -> Factor:
 def vjp(symbol: str, fn: Callable, shown: float | Callable | None = None) -> Factor:
     """A vector-Jacobian product ``(g, *xs, out[, ctx])``; ``shown``: what a picture draws."""
     return Factor(symbol, vjp=fn, shown=shown)
+
+
+# what a picture shows for the VJP fn of a one-input op: fn of a g of ones
+def _of_ones(fn: Callable) -> Callable: return lambda x, out, ctx: fn(1.0 + 0 * out, x, out, ctx)
 
 
 def each_input(symbol: str, fn: Callable) -> EachInput:
@@ -543,8 +545,7 @@ LOG_SOFTMAX = op("log_softmax", "log_softmax({x})", _log_softmax,
                  doc="x − logsumexp(x) along axis (default −1): finite where softmax is 0.")
 LOGSUMEXP = op(
     "logsumexp", "logsumexp({x})", _logsumexp,
-    vjp("softmax({x})", _logsumexp_vjp, lambda x, out, ctx: _logsumexp_vjp(1.0 + 0 * out, x, out,
-                                                                           ctx)),
+    vjp("softmax({x})", _logsumexp_vjp, _of_ones(_logsumexp_vjp)),
     **_AXES, doc="log Σ exp(x) over axis (default: all), as max + log Σ exp(x − max).")
 
 # --- max and min: ties share the gradient equally --------------------------------------------
@@ -577,15 +578,12 @@ def _share(g: Any, x: Any, out: Any, ctx: dict) -> Any:
     return at * (_spread(g, x, ctx) / np.sum(at, axis=ctx["axes"], keepdims=True).astype(x.dtype))
 
 
-def _share_shown(x: Any, out: Any, ctx: dict) -> Any: return _share(1.0 + 0 * out, x, out, ctx)
-
-
 MAX = op("max", "max({x})", _extreme(np.max),
-         vjp("1[{x} = max] / #ties", _share, _share_shown), kink=_tied(np.max),
+         vjp("1[{x} = max] / #ties", _share, _of_ones(_share)), kink=_tied(np.max),
          kink_words=("tied for the max", "∂max/∂x = 1/#ties"), **_AXES,
          doc="the largest entry over axis (default: all); k tied entries get g/k each.")
 MIN = op("min", "min({x})", _extreme(np.min),
-         vjp("1[{x} = min] / #ties", _share, _share_shown), kink=_tied(np.min),
+         vjp("1[{x} = min] / #ties", _share, _of_ones(_share)), kink=_tied(np.min),
          kink_words=("tied for the min", "∂min/∂x = 1/#ties"), **_AXES,
          doc="the smallest entry over axis (default: all); k tied entries get g/k each.")
 
@@ -720,9 +718,89 @@ def _ce_vjp(g: Any, z: Any, out: Any, ctx: dict) -> Any:
 
 CROSS_ENTROPY = op(
     "cross_entropy", "ce({x})", _ce,
-    vjp("softmax({x}) − onehot", _ce_vjp, lambda z, out, ctx: _ce_vjp(1.0 + 0 * out, z, out, ctx)),
+    vjp("softmax({x}) − onehot", _ce_vjp, _of_ones(_ce_vjp)),
     prepare=lambda labels: {"labels": labels},
     doc="−log softmax(z)[label] per sample, via log-sum-exp (finite at logits of ±1000).")
+
+# --- convolution and pooling: NCHW, im2col from strided views, BLAS for the products ---------
+# ctx holds "kernel", "stride" and "padding" as pairs of ints, checked by functions.py (and for
+# avg_pool2d "n", the entries of a window). A window is walked a kernel offset at a time: for
+# each offset (i, j), the (N, C, OH, OW) view of the entries at (i, j) of every window. Pooling
+# is then elementwise work on kh·kw such views (NumPy's own reductions over small window axes
+# are several times slower), and a conv is one batched matrix product,
+# w (O, C·kh·kw) @ cols (N, C·kh·kw, OH·OW), its output in NCHW already.
+
+
+def _offsets(x: Any, ctx: dict) -> list:
+    """For each kernel offset (in np.ndindex order), the strided view of the zero-padded x that
+    holds every window's entry there: (N, C, OH, OW) each. Stacked, they are im2col."""
+    (ph, pw), (sh, sw), (kh, kw) = ctx["padding"], ctx["stride"], ctx["kernel"]
+    x = np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw))) if ph or pw else x
+    oh, ow = (x.shape[2] - kh) // sh + 1, (x.shape[3] - kw) // sw + 1
+    return [x[:, :, i:i + sh * oh:sh, j:j + sw * ow:sw] for i, j in np.ndindex(kh, kw)]
+
+
+def _col2im(parts: Any, x: Any, ctx: dict) -> Any:
+    """The VJP of _offsets: each offset's part (a list, or an array along its first axis) added
+    back where it came from in x."""
+    (ph, pw), (sh, sw), (oh, ow) = ctx["padding"], ctx["stride"], parts[0].shape[2:]
+    dx = np.zeros((*x.shape[:2], x.shape[2] + 2 * ph, x.shape[3] + 2 * pw), parts[0].dtype)
+    for (i, j), part in zip(np.ndindex(ctx["kernel"]), parts):
+        dx[:, :, i:i + sh * oh:sh, j:j + sw * ow:sw] += part
+    return dx[:, :, ph:ph + x.shape[2], pw:pw + x.shape[3]]
+
+
+def _conv2d(x: Any, w: Any, ctx: dict) -> Any:
+    parts = _offsets(x, ctx)  # cols, (N, C·kh·kw, OH·OW), is saved for ∂/∂w
+    cols = ctx["cols"] = np.stack(parts, axis=2).reshape(len(x), math.prod(w.shape[1:]), -1)
+    return (w.reshape(len(w), -1) @ cols).reshape(len(x), len(w), *parts[0].shape[2:])
+
+
+def _conv_dx(g: Any, x: Any, w: Any, out: Any, ctx: dict) -> Any:  # wᵀ @ g, back into x
+    cols = w.reshape(len(w), -1).T @ g.reshape(*g.shape[:2], -1)
+    return _col2im(np.moveaxis(cols.reshape(len(x), x.shape[1], -1, *g.shape[2:]), 2, 0), x, ctx)
+
+
+def _conv_dw(g: Any, x: Any, w: Any, out: Any, ctx: dict) -> Any:  # g @ colsᵀ, summed over N
+    return (g.reshape(*g.shape[:2], -1) @ ctx["cols"].swapaxes(1, 2)).sum(0).reshape(w.shape)
+
+
+def _max_pool(x: Any, ctx: dict) -> Any:
+    """Each window's max; saved for the kink count and backward: per kernel offset, where it
+    sits ("at"), and how many entries of each window hold it ("ties": 1, or a tie)."""
+    parts = _offsets(x, ctx)
+    out = functools.reduce(np.maximum, parts)
+    at = ctx["at"] = [part == out for part in parts]
+    ctx["ties"] = sum(at, np.zeros_like(out))
+    return out
+
+
+def _window_ties(x: Any, ctx: dict) -> int:
+    """The kink count of max_pool2d: the entries of x that tie with another for a window's max
+    (windows apart share no entry: then it is the sum of their ties)."""
+    if all(s >= n for s, n in zip(ctx["stride"], ctx["kernel"])):
+        return int(ctx["ties"][ctx["ties"] > 1].sum())
+    return int(np.count_nonzero(_col2im([a & (ctx["ties"] > 1) for a in ctx["at"]], x, ctx)))
+
+
+def _pool_share(g: Any, x: Any, out: Any, ctx: dict) -> Any:
+    """Each window's g shared equally by its entries that equal its max, added back into x."""
+    return _col2im([a * (g / ctx["ties"]) for a in ctx["at"]], x, ctx)
+
+
+CONV2D = op("conv2d", "conv2d({x}, {y})", _conv2d,
+            vjp("col2im({y}ᵀ @ (·))", _conv_dx, lambda x, w, out, ctx: w),
+            vjp("(·) @ im2col({x})ᵀ", _conv_dw, lambda x, w, out, ctx: x), prepare=dict,
+            doc="x (N, C, H, W) cross-correlated with w (O, C, kh, kw), as PyTorch's conv2d.")
+MAX_POOL2D = op("max_pool2d", "max_pool2d({x})", _max_pool,
+                vjp("1[{x} = window max] / #ties", _pool_share, _of_ones(_pool_share)),
+                prepare=dict, kink=_window_ties,
+                kink_words=("tied for a window's max", "∂max/∂x = 1/#ties"),
+                doc="the largest entry of each kh×kw window; k tied entries get g/k each.")
+AVG_POOL2D = op("avg_pool2d", "avg_pool2d({x})", lambda x, ctx: sum(_offsets(x, ctx)) / ctx["n"],
+                vjp("1/{n}", lambda g, x, out, ctx: _col2im([g / ctx["n"]] * ctx["n"], x, ctx),
+                    lambda x, out, ctx: 1 / ctx["n"]),
+                prepare=dict, doc="the mean of each window of n = kh·kw entries: each gets g/n.")
 
 # --- custom ops ----------------------------------------------------------------------------
 
@@ -796,8 +874,7 @@ def custom_op(name: str, forward: Callable[..., Any],
     factors = [Factor(s, **{"local" if vjp is None else "vjp": _checked(f, name, kind, i)})
                for i, (s, f) in enumerate(zip(symbols, fns))]
     inputs = ", ".join("{" + "xyzuvw"[i] + "}" if i < 6 else "…" for i in range(n))
-    rule = op(name, f"{name}({inputs})", _checked(forward, name, "forward"), *factors,
-              custom=True)
+    rule = op(name, f"{name}({inputs})", _checked(forward, name, "forward"), *factors, custom=True)
 
     def call(*inputs: Any) -> Any:
         return rule(*inputs)  # type: ignore[operator]  # value.py makes rules callable

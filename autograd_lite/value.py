@@ -339,8 +339,7 @@ def _flat(args: tuple) -> tuple:
     return tuple(args[0]) if len(args) == 1 and isinstance(args[0], tuple | list) else args
 
 
-def _data_of(x: Any) -> Any:
-    return x._data if type(x) is Value else x
+def _data_of(x: Any) -> Any: return x._data if type(x) is Value else x
 
 
 def _stand_in(x: Any) -> np.ndarray:  # an array of x's shape that costs no memory
@@ -384,9 +383,9 @@ def apply(rule: Rule, *args: Any, **params: Any) -> Value:
     if floats and rule.scalar is not None:  # a kernel (kernels.py): output, factors, kinks
         out, dx, dy = rule.scalar(*xs) if ctx is None else rule.scalar(*xs, ctx)
     else:
-        if rule.kink is not None:
-            ctx["kinks"] = rule.kink(*xs, ctx)
         out = rule.run(*xs) if ctx is None else rule.run(*xs, ctx)
+        if rule.kink is not None:  # after the forward: it may read what the forward saved
+            ctx["kinks"] = rule.kink(*xs, ctx)
         xs.append(out)  # xs becomes what the factors take: (*inputs' data, out[, ctx])
         if ctx is not None:
             xs.append(ctx)
