@@ -1,4 +1,9 @@
-"""Networks and optimisers: ``Module``, ``Linear``, ``MLP``, ``SGD``, ``Adam``.
+"""Networks and optimisers: ``Module``, ``Linear``, ``MLP``, ``SGD``, ``Adam``, and layers with
+PyTorch's names and semantics: ``Sequential``, ``ReLU``, ``Tanh``, ``Sigmoid``, ``Flatten``,
+``Dropout``, ``BatchNorm1d``, ``LayerNorm``. Every layer is built from recorded ops, so its
+picture shows each step (BatchNorm's mean, variance and square root included) and backward
+needs no rule of its own. ``.train()`` and ``.eval()`` switch every module and sub-module;
+only Dropout and BatchNorm1d behave differently in the two modes.
 
 A layer is called on a batch, one sample per row: ``Z = X @ W + b`` with ``W`` of shape
 ``(n_in, n_out)`` and ``b`` of shape ``(n_out,)``. ``X`` may be a NumPy array (a constant:
