@@ -75,6 +75,19 @@ def _dtype(dtype: object) -> np.dtype:
     return dt
 
 
+def _name(name: object) -> str:
+    if not isinstance(name, str):
+        raise TypeError(f"name must be a str, got {type(name).__name__}")
+    return name
+
+
+def _positive(value: object, what: str) -> float:
+    v = check_real(value, what)
+    if v <= 0:
+        raise ValueError(f"{what} must be > 0, got {value!r}")
+    return v
+
+
 def _init(init: object) -> str:
     if init not in INITS:
         raise ValueError(f"init must be one of {sorted(INITS)}, got {init!r}")
@@ -214,9 +227,7 @@ class Linear(Module):
     def __init__(self, n_in: int, n_out: int, seed: Any = None, *, init: str = "he",
                  name: str = "", dtype: Any = np.float64) -> None:
         self.n_in, self.n_out = _size(n_in, "n_in"), _size(n_out, "n_out")
-        if not isinstance(name, str):
-            raise TypeError(f"name must be a str, got {type(name).__name__}")
-        self.init, self.name, self.dtype = _init(init), name, _dtype(dtype)
+        self.init, self.name, self.dtype = _init(init), _name(name), _dtype(dtype)
         std = INITS[self.init](self.n_in, self.n_out)
         w = _rng(seed).normal(0.0, std, (self.n_in, self.n_out))
         self.W = Value(w.astype(self.dtype), f"W{name}")
@@ -360,19 +371,6 @@ def _input(x: Any, layer: Module, expect: str, dtype: Any = None) -> tuple[Any, 
 
 def _data(x: Any) -> Any:
     return x.data if isinstance(x, Value) else x
-
-
-def _name(name: object) -> str:
-    if not isinstance(name, str):
-        raise TypeError(f"name must be a str, got {type(name).__name__}")
-    return name
-
-
-def _eps(eps: object) -> float:
-    v = check_real(eps, "eps")
-    if v <= 0:
-        raise ValueError(f"eps must be > 0, got {eps!r}")
-    return v
 
 
 class Sequential(Module):
@@ -583,7 +581,7 @@ class BatchNorm1d(Module):
     def __init__(self, n: int, eps: float = 1e-5, momentum: float | None = 0.1, *,
                  name: str = "", dtype: Any = np.float64) -> None:
         self.num_features = _size(n, "n (the number of features)")
-        self.eps = _eps(eps)
+        self.eps = _positive(eps, "eps")
         self.momentum = None if momentum is None else check_real(momentum, "momentum", 0.0, 1.0)
         self.name, self.dtype = _name(name), _dtype(dtype)
         self.weight = Value(np.ones(self.num_features, dtype=self.dtype), f"γ{name}")
@@ -649,7 +647,7 @@ class LayerNorm(Module):
             raise ValueError(f"normalized_shape must be a positive integer or a non-empty "
                              f"tuple of them, got {normalized_shape!r}")
         self.normalized_shape = tuple(_size(d, "normalized_shape") for d in dims)
-        self.eps = _eps(eps)
+        self.eps = _positive(eps, "eps")
         self.name, self.dtype = _name(name), _dtype(dtype)
         self.weight = Value(np.ones(self.normalized_shape, dtype=self.dtype), f"γ{name}")
         self.bias = Value(np.zeros(self.normalized_shape, dtype=self.dtype), f"β{name}")
@@ -686,16 +684,9 @@ def _params(params: Iterable[Value]) -> list[Value]:
     return ps
 
 
-def _lr(lr: object) -> float:
-    v = check_real(lr, "lr (the learning rate)")
-    if v <= 0:
-        raise ValueError(f"lr (the learning rate) must be > 0, got {lr!r}")
-    return v
-
-
 class _Optimizer:
     def __init__(self, params: Iterable[Value], lr: float) -> None:
-        self.params, self.lr = _params(params), _lr(lr)
+        self.params, self.lr = _params(params), _positive(lr, "lr (the learning rate)")
 
     def zero_grad(self) -> None:
         """Reset ``.grad`` of every parameter to zero (call it before each backward)."""
@@ -759,9 +750,7 @@ class Adam(_Optimizer):
         if not (isinstance(betas, tuple | list) and len(betas) == 2):
             raise ValueError(f"betas must be a pair (beta1, beta2), got {betas!r}")
         self.betas = tuple(check_real(b, "each of betas", 0.0, 0.999999999) for b in betas)
-        self.eps = check_real(eps, "eps")
-        if self.eps <= 0:
-            raise ValueError(f"eps must be > 0, got {eps!r}")
+        self.eps = _positive(eps, "eps")
         self.t = 0
         self._m = [np.zeros(p.shape) for p in self.params]
         self._v = [np.zeros(p.shape) for p in self.params]

@@ -24,13 +24,23 @@ from autograd_lite.nn import (
 )
 
 
-def _torch():
+def torch_or_skip():
     return pytest.importorskip("torch")
 
 
-def _t(a, grad=True):
-    torch = _torch()
+def t(a, grad=True):
+    torch = torch_or_skip()
     return torch.tensor(np.asarray(a, dtype=np.float64), requires_grad=grad)
+
+
+def through(layer, *names):
+    """``fn(v)`` for ag.gradcheck: the layer with its parameters ``names`` set to ``v[1:]``,
+    applied to ``v[0]`` (gradcheck perturbs the copies it passes, not the layer's own)."""
+    def fn(v):
+        for name, value in zip(names, v[1:]):
+            setattr(layer, name, value)
+        return layer(v[0])
+    return fn
 
 
 def _randomise(layer, rng):
@@ -40,28 +50,31 @@ def _randomise(layer, rng):
 
 
 def _copy_affine(ours, theirs):
-    torch = _torch()
+    torch = torch_or_skip()
     with torch.no_grad():
         theirs.weight.copy_(torch.tensor(ours.weight.data))
         theirs.bias.copy_(torch.tensor(ours.bias.data))
 
 
-def _both(ours, theirs, X, G):
-    """Run a layer of ours and torch's on the same batch and upstream gradient; return the
-    outputs and the gradients of the input and the parameters, ours then theirs."""
+def both(ours, theirs, X, G):
+    """Run a layer of ours and torch's on the same batch and upstream gradient ``G`` (or one
+    drawn from the generator ``G`` in the output's shape); return the outputs and the
+    gradients of the input and the parameters, ours then theirs."""
     xv = Value(X.copy(), "x")
     out = ours(xv)
+    if isinstance(G, np.random.Generator):
+        G = G.normal(size=out.shape)
     out.backward(G)
-    xt = _t(X)
+    xt = t(X)
     out_t = theirs(xt)
-    out_t.backward(_t(G, grad=False))
+    out_t.backward(t(G, grad=False))
     mine = [out.data, xv.grad] + [p.grad for p in ours.parameters()]
     torch_ = [out_t.detach().numpy(), xt.grad.numpy()] + [
         p.grad.numpy() for p in theirs.parameters()]
     return mine, torch_
 
 
-def _close(mine, theirs, atol=1e-10):
+def close(mine, theirs, atol=1e-10):
     assert len(mine) == len(theirs)
     for k, (a, b) in enumerate(zip(mine, theirs)):
         np.testing.assert_allclose(a, b, rtol=1e-7, atol=atol, err_msg=f"item {k}")
@@ -150,11 +163,11 @@ def test_sequential_refuses_what_is_not_a_module(bad, match):
                                         (Sigmoid(), "Sigmoid")])
 @given(shape=st.lists(st.integers(1, 4), min_size=1, max_size=4))
 def test_activations_match_torch(ours, name, shape):
-    torch = _torch()
+    torch = torch_or_skip()
     rng = np.random.default_rng(len(shape))
     X, G = rng.normal(size=shape), rng.normal(size=shape)
-    mine, theirs = _both(ours, getattr(torch.nn, name)(), X, G)
-    _close(mine, theirs)
+    mine, theirs = both(ours, getattr(torch.nn, name)(), X, G)
+    close(mine, theirs)
 
 
 def test_relu_module_takes_a_subgradient_and_otherwise_the_context():
@@ -181,18 +194,18 @@ def test_activation_of_an_array_is_a_value_with_a_constant_input():
 
 @given(shape=st.lists(st.integers(1, 4), min_size=2, max_size=5), data=st.data())
 def test_flatten_matches_torch(shape, data):
-    torch = _torch()
+    torch = torch_or_skip()
     n = len(shape)
     start = data.draw(st.integers(-n, n - 1))
     end = data.draw(st.integers(start % n, n - 1))  # an axis at or after start ...
     end -= n * data.draw(st.booleans())  # ... counted from the front or from the back
     rng = np.random.default_rng(n)
     X = rng.normal(size=shape)
-    out_t = torch.nn.Flatten(start, end)(_t(X))
+    out_t = torch.nn.Flatten(start, end)(t(X))
     G = rng.normal(size=tuple(out_t.shape))
-    mine, theirs = _both(Flatten(start, end), torch.nn.Flatten(start, end), X, G)
+    mine, theirs = both(Flatten(start, end), torch.nn.Flatten(start, end), X, G)
     assert mine[0].shape == theirs[0].shape
-    _close(mine, theirs)
+    close(mine, theirs)
 
 
 def test_flatten_turns_an_image_batch_into_rows():
@@ -260,9 +273,9 @@ def test_dropout_keeps_the_dtype_and_names_its_mask_in_pictures():
 
 
 def test_dropout_matches_torch_in_eval_mode_and_in_expectation():
-    torch = _torch()
+    torch = torch_or_skip()
     X = np.random.default_rng(0).normal(size=(3, 4))
-    assert np.array_equal(Dropout(0.5).eval()(X), torch.nn.Dropout(0.5).eval()(_t(X)).detach())
+    assert np.array_equal(Dropout(0.5).eval()(X), torch.nn.Dropout(0.5).eval()(t(X)).detach())
     keep_t = (torch.nn.Dropout(0.25)(torch.ones(100_000, dtype=torch.float64)) != 0).double()
     keep = (Dropout(0.25, seed=0)(np.ones(100_000)).data != 0)
     assert keep.mean() == pytest.approx(float(keep_t.mean()), abs=0.01)  # both about 0.75
@@ -290,7 +303,7 @@ def test_dropout_refuses_a_bad_seed():
 # --- BatchNorm1d ------------------------------------------------------------------------------
 
 def _bn_pair(n, rng, **kw):
-    torch = _torch()
+    torch = torch_or_skip()
     ours = BatchNorm1d(n, **kw)
     _randomise(ours, rng)
     theirs = torch.nn.BatchNorm1d(n, **kw).double()
@@ -309,8 +322,8 @@ def test_batchnorm_matches_torch_in_training_and_its_running_statistics(n, batch
         X, G = rng.normal(2.0, 3.0, shape), rng.normal(size=shape)
         ours.zero_grad()
         theirs.zero_grad()
-        mine, torch_ = _both(ours, theirs, X, G)
-        _close(mine, torch_, atol=1e-9)
+        mine, torch_ = both(ours, theirs, X, G)
+        close(mine, torch_, atol=1e-9)
     np.testing.assert_allclose(ours.running_mean, theirs.running_mean.numpy(), rtol=1e-12)
     np.testing.assert_allclose(ours.running_var, theirs.running_var.numpy(), rtol=1e-12)
     assert ours.num_batches_tracked == int(theirs.num_batches_tracked) == 4
@@ -324,14 +337,14 @@ def test_batchnorm_matches_torch_in_eval_mode_with_the_running_statistics(n, bat
     for _ in range(3):
         X = rng.normal(1.0, 2.0, (4, *shape[1:]))
         ours(X)
-        theirs(_t(X, grad=False))
+        theirs(t(X, grad=False))
     ours.eval()
     theirs.eval()
     X, G = rng.normal(size=shape), rng.normal(size=shape)  # a batch of one works here
     ours.zero_grad()
     theirs.zero_grad()
-    mine, torch_ = _both(ours, theirs, X, G)
-    _close(mine, torch_)
+    mine, torch_ = both(ours, theirs, X, G)
+    close(mine, torch_)
     before = ours.running_mean.copy()
     ours(X)
     assert np.array_equal(ours.running_mean, before)  # eval mode never updates them
@@ -352,11 +365,7 @@ def test_batchnorm_normalises_each_feature_and_starts_at_identity_statistics():
 def test_batchnorm_gradients_pass_gradcheck_in_both_modes():
     rng = np.random.default_rng(5)
     bn = BatchNorm1d(3)
-
-    def fn(v):
-        bn.weight, bn.bias = v[1], v[2]
-        return bn(v[0])
-
+    fn = through(bn, "weight", "bias")
     inputs = [rng.normal(size=(4, 3)), rng.normal(1, 0.3, 3), rng.normal(size=3)]
     assert ag.gradcheck(fn, inputs)
     assert ag.gradcheck(fn, [rng.normal(size=(2, 3, 2)), *inputs[1:]])
@@ -414,7 +423,7 @@ def test_batchnorm_refuses_bad_batches_clearly():
 @given(lead=st.lists(st.integers(1, 4), min_size=0, max_size=2),
        last=st.lists(st.integers(1, 4), min_size=1, max_size=2), as_int=st.booleans())
 def test_layernorm_matches_torch(lead, last, as_int):
-    torch = _torch()
+    torch = torch_or_skip()
     rng = np.random.default_rng(len(lead) * 10 + sum(last))
     normalized = last[-1] if as_int and len(last) == 1 else tuple(last)
     ours = LayerNorm(normalized)
@@ -423,21 +432,16 @@ def test_layernorm_matches_torch(lead, last, as_int):
     _copy_affine(ours, theirs)
     shape = (*lead, *last)
     X, G = rng.normal(3.0, 2.0, shape), rng.normal(size=shape)
-    mine, torch_ = _both(ours, theirs, X, G)
-    _close(mine, torch_, atol=1e-9)
+    mine, torch_ = both(ours, theirs, X, G)
+    close(mine, torch_, atol=1e-9)
     ours.eval()
     theirs.eval()
-    assert np.allclose(ours(X).data, theirs(_t(X)).detach().numpy())  # no mode difference
+    assert np.allclose(ours(X).data, theirs(t(X)).detach().numpy())  # no mode difference
 
 
 def test_layernorm_gradients_pass_gradcheck():
     rng = np.random.default_rng(2)
-    ln = LayerNorm(4)
-
-    def fn(v):
-        ln.weight, ln.bias = v[1], v[2]
-        return ln(v[0])
-
+    fn = through(LayerNorm(4), "weight", "bias")
     assert ag.gradcheck(fn, [rng.normal(size=(3, 4)), rng.normal(1, 0.3, 4), rng.normal(size=4)])
 
 
@@ -460,7 +464,7 @@ def test_layernorm_refuses_a_batch_of_the_wrong_width():
 # --- together ---------------------------------------------------------------------------------
 
 def test_a_sequential_net_with_every_layer_matches_torch_in_both_modes():
-    torch = _torch()
+    torch = torch_or_skip()
     rng = np.random.default_rng(11)
     lin1, lin2 = Linear(4, 6, seed=0), Linear(6, 3, seed=1)
     bn, ln = BatchNorm1d(6), LayerNorm(6)
@@ -482,13 +486,13 @@ def test_a_sequential_net_with_every_layer_matches_torch_in_both_modes():
     xv = Value(X, "x")
     out = ours(xv)
     mask = torch.tensor(ours[5].mask)
-    xt = _t(X)
+    xt = t(X)
     out_t = theirs[6:](theirs[:5](xt) * mask)
     out.backward(G)
-    out_t.backward(_t(G, grad=False))
-    _close([out.data, xv.grad, lin1.W.grad.T, bn.weight.grad, ln.bias.grad],
+    out_t.backward(t(G, grad=False))
+    close([out.data, xv.grad, lin1.W.grad.T, bn.weight.grad, ln.bias.grad],
            [out_t.detach().numpy(), xt.grad.numpy(), t_lin1.weight.grad.numpy(),
             t_bn.weight.grad.numpy(), t_ln.bias.grad.numpy()], atol=1e-9)
     ours.eval()
     theirs.eval()
-    _close([ours(X).data], [theirs(_t(X)).detach().numpy()])
+    close([ours(X).data], [theirs(t(X)).detach().numpy()])
