@@ -16,11 +16,14 @@ from . import (
 from .check import check
 from .explain import Kink, explain, kinks
 from .functions import (
+    avg_pool2d,
     concatenate,
+    conv2d,
     expand_dims,
     is_grad_enabled,
     log_softmax,
     logsumexp,
+    max_pool2d,
     maximum,
     minimum,
     no_grad,
@@ -40,10 +43,11 @@ from .viz import draw, render
 __version__ = "0.1.0"
 
 __all__ = [
-    "GradcheckError", "Kink", "Value", "abs", "datasets", "nn", "binary_cross_entropy",
-    "binary_cross_entropy_with_logits", "check", "clip", "concatenate", "cross_entropy",
-    "custom_op", "draw", "exp", "expand_dims", "explain", "get_relu_subgradient", "gradcheck",
-    "is_grad_enabled", "kinks", "leaky_relu", "log", "log_softmax", "logsumexp", "maximum",
-    "minimum", "mse_loss", "no_grad", "relu", "relu_subgradient", "render", "replay", "sigmoid",
-    "softmax", "sqrt", "stack", "subgradient_sensitivity", "tanh", "where",
+    "GradcheckError", "Kink", "Value", "abs", "avg_pool2d", "datasets", "nn",
+    "binary_cross_entropy", "binary_cross_entropy_with_logits", "check", "clip", "concatenate",
+    "conv2d", "cross_entropy", "custom_op", "draw", "exp", "expand_dims", "explain",
+    "get_relu_subgradient", "gradcheck", "is_grad_enabled", "kinks", "leaky_relu", "log",
+    "log_softmax", "logsumexp", "max_pool2d", "maximum", "minimum", "mse_loss", "no_grad", "relu",
+    "relu_subgradient", "render", "replay", "sigmoid", "softmax", "sqrt", "stack",
+    "subgradient_sensitivity", "tanh", "where",
 ]

@@ -98,8 +98,7 @@ def _zeros(x: Any, ctx: dict) -> int:
     return int(np.count_nonzero(x == 0))
 
 
-def _fmt(v: float) -> str:
-    return f"{v:g}".replace("-", "−")
+def _fmt(v: float) -> str: return f"{v:g}".replace("-", "−")
 
 
 # --- the table ---------------------------------------------------------------------------
@@ -135,8 +134,7 @@ class EachInput(tuple):
         return f._replace(symbol=f.symbol.replace("{i}", str(i)), vjp=functools.partial(f.vjp, i))
 
 
-def _passed_on(g: Any, saved: tuple) -> Any:
-    return g  # a factor of 1
+def _passed_on(g: Any, saved: tuple) -> Any: return g  # a factor of 1
 
 
 def chain(f: Factor) -> Callable[[Any, tuple], Any]:
@@ -174,8 +172,7 @@ class Rule:
         chains = _EachChain(self.factors) if self.variadic else tuple(map(chain, self.factors))
         self.run, self.chains, self.scalar = self.forward, chains, None
 
-    def __repr__(self) -> str:
-        return f"<rule {self.name}>"
+    def __repr__(self) -> str: return f"<rule {self.name}>"
 
     def __reduce__(self) -> tuple:  # pickled by name: a rule holds functions
         return rule_named, (self.name,)
@@ -217,6 +214,10 @@ def d(symbol: str | Callable, local: float | Callable) -> Factor:
 def vjp(symbol: str, fn: Callable, shown: float | Callable | None = None) -> Factor:
     """A vector-Jacobian product ``(g, *xs, out[, ctx])``; ``shown``: what a picture draws."""
     return Factor(symbol, vjp=fn, shown=shown)
+
+
+# what a picture shows for the VJP fn of a one-input op: fn of a g of ones
+def _of_ones(fn: Callable) -> Callable: return lambda x, out, ctx: fn(1.0 + 0 * out, x, out, ctx)
 
 
 def each_input(symbol: str, fn: Callable) -> EachInput:
@@ -543,8 +544,7 @@ LOG_SOFTMAX = op("log_softmax", "log_softmax({x})", _log_softmax,
                  doc="x − logsumexp(x) along axis (default −1): finite where softmax is 0.")
 LOGSUMEXP = op(
     "logsumexp", "logsumexp({x})", _logsumexp,
-    vjp("softmax({x})", _logsumexp_vjp, lambda x, out, ctx: _logsumexp_vjp(1.0 + 0 * out, x, out,
-                                                                           ctx)),
+    vjp("softmax({x})", _logsumexp_vjp, _of_ones(_logsumexp_vjp)),
     **_AXES, doc="log Σ exp(x) over axis (default: all), as max + log Σ exp(x − max).")
 
 # --- max and min: ties share the gradient equally --------------------------------------------
@@ -577,15 +577,12 @@ def _share(g: Any, x: Any, out: Any, ctx: dict) -> Any:
     return at * (_spread(g, x, ctx) / np.sum(at, axis=ctx["axes"], keepdims=True).astype(x.dtype))
 
 
-def _share_shown(x: Any, out: Any, ctx: dict) -> Any: return _share(1.0 + 0 * out, x, out, ctx)
-
-
 MAX = op("max", "max({x})", _extreme(np.max),
-         vjp("1[{x} = max] / #ties", _share, _share_shown), kink=_tied(np.max),
+         vjp("1[{x} = max] / #ties", _share, _of_ones(_share)), kink=_tied(np.max),
          kink_words=("tied for the max", "∂max/∂x = 1/#ties"), **_AXES,
          doc="the largest entry over axis (default: all); k tied entries get g/k each.")
 MIN = op("min", "min({x})", _extreme(np.min),
-         vjp("1[{x} = min] / #ties", _share, _share_shown), kink=_tied(np.min),
+         vjp("1[{x} = min] / #ties", _share, _of_ones(_share)), kink=_tied(np.min),
          kink_words=("tied for the min", "∂min/∂x = 1/#ties"), **_AXES,
          doc="the smallest entry over axis (default: all); k tied entries get g/k each.")
 
@@ -720,9 +717,86 @@ def _ce_vjp(g: Any, z: Any, out: Any, ctx: dict) -> Any:
 
 CROSS_ENTROPY = op(
     "cross_entropy", "ce({x})", _ce,
-    vjp("softmax({x}) − onehot", _ce_vjp, lambda z, out, ctx: _ce_vjp(1.0 + 0 * out, z, out, ctx)),
+    vjp("softmax({x}) − onehot", _ce_vjp, _of_ones(_ce_vjp)),
     prepare=lambda labels: {"labels": labels},
     doc="−log softmax(z)[label] per sample, via log-sum-exp (finite at logits of ±1000).")
+
+# --- convolution and pooling: NCHW, im2col as a strided view, BLAS for the products --------
+# ctx holds "kernel", "stride" and "padding" as pairs of ints, checked by functions.py. Windows
+# are laid out (N, C, kh, kw, OH, OW): a conv is then one batched matrix product,
+# w (O, C·kh·kw) @ cols (N, C·kh·kw, OH·OW), its output in NCHW already.
+
+
+def _windows(x: Any, ctx: dict) -> Any:
+    """x's windows as a (N, C, kh, kw, OH, OW) view of the padded x (im2col, not copied)."""
+    (ph, pw), (sh, sw) = ctx["padding"], ctx["stride"]
+    x = np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw))) if ph or pw else x
+    win = np.lib.stride_tricks.sliding_window_view(x, ctx["kernel"], axis=(2, 3))
+    return win[:, :, ::sh, ::sw].transpose(0, 1, 4, 5, 2, 3)
+
+
+def _col2im(cols: Any, x: Any, ctx: dict) -> Any:
+    """The VJP of _windows: each window's entries (cols, or what broadcasts to them) added back
+    where they came from in x."""
+    (ph, pw), (sh, sw), (oh, ow) = ctx["padding"], ctx["stride"], cols.shape[4:]
+    dx = np.zeros((*x.shape[:2], x.shape[2] + 2 * ph, x.shape[3] + 2 * pw), cols.dtype)
+    cols = np.broadcast_to(cols, (*x.shape[:2], *ctx["kernel"], oh, ow))
+    for i, j in np.ndindex(ctx["kernel"]):  # a strided slice per kernel offset, not per pixel
+        dx[:, :, i:i + sh * oh:sh, j:j + sw * ow:sw] += cols[:, :, i, j]
+    return dx[:, :, ph:ph + x.shape[2], pw:pw + x.shape[3]]
+
+
+def _conv2d(x: Any, w: Any, ctx: dict) -> Any:
+    win = _windows(x, ctx)
+    cols = ctx["cols"] = win.reshape(len(x), math.prod(w.shape[1:]), -1)  # saved for ∂/∂w
+    return (w.reshape(len(w), -1) @ cols).reshape(len(x), len(w), *win.shape[4:])
+
+
+def _conv_dx(g: Any, x: Any, w: Any, out: Any, ctx: dict) -> Any:  # wᵀ @ g, back into x
+    cols = w.reshape(len(w), -1).T @ g.reshape(*g.shape[:2], -1)
+    return _col2im(cols.reshape(len(x), *w.shape[1:], *g.shape[2:]), x, ctx)
+
+
+def _conv_dw(g: Any, x: Any, w: Any, out: Any, ctx: dict) -> Any:  # g @ colsᵀ, summed over N
+    return (g.reshape(*g.shape[:2], -1) @ ctx["cols"].swapaxes(1, 2)).sum(0).reshape(w.shape)
+
+
+def _over(f: Callable, a: Any) -> Any:
+    """f (np.maximum, np.add) over each window of a (N, C, kh, kw, OH, OW) array, kept as
+    (N, C, 1, 1, OH, OW); a kernel offset at a time, as NumPy's own reductions over such small
+    axes are several times slower."""
+    return functools.reduce(f, (a[:, :, i:i + 1, j:j + 1] for i, j in np.ndindex(a.shape[2:4])))
+
+
+def _pool(f: Callable) -> Callable: return lambda x, ctx: _over(f, _windows(x, ctx))[:, :, 0, 0]
+
+
+def _window_ties(x: Any, ctx: dict) -> int:
+    """The kink count of max_pool2d: the entries of x that tie with another for a window's max."""
+    at = _windows(x, ctx) == _over(np.maximum, _windows(x, ctx))
+    return int(np.count_nonzero(_col2im(at & (_over(np.add, at.astype(np.intp)) > 1), x, ctx)))
+
+
+def _pool_share(g: Any, x: Any, out: Any, ctx: dict) -> Any:
+    """Each window's g shared equally by its entries that equal its max, added back into x."""
+    at = _windows(x, ctx) == out[:, :, None, None]
+    return _col2im(at * (g[:, :, None, None] / _over(np.add, at.astype(g.dtype))), x, ctx)
+
+
+CONV2D = op("conv2d", "conv2d({x}, {y})", _conv2d,
+            vjp("col2im({y}ᵀ @ (·))", _conv_dx, lambda x, w, out, ctx: w),
+            vjp("(·) @ im2col({x})ᵀ", _conv_dw, lambda x, w, out, ctx: x), prepare=dict,
+            doc="x (N, C, H, W) cross-correlated with w (O, C, kh, kw), as PyTorch's conv2d.")
+MAX_POOL2D = op("max_pool2d", "max_pool2d({x})", _pool(np.maximum),
+                vjp("1[{x} = window max] / #ties", _pool_share, _of_ones(_pool_share)),
+                prepare=dict, kink=_window_ties,
+                kink_words=("tied for a window's max", "∂max/∂x = 1/#ties"),
+                doc="the largest entry of each kh×kw window; k tied entries get g/k each.")
+AVG_POOL2D = op("avg_pool2d", "avg_pool2d({x})",
+                lambda x, ctx: _pool(np.add)(x, ctx) / math.prod(ctx["kernel"]),
+                vjp("1/(kh·kw)", lambda g, x, out, ctx: _col2im(g[:, :, None, None] / math.prod(
+                    ctx["kernel"]), x, ctx), lambda x, out, ctx: 1 / math.prod(ctx["kernel"])),
+                prepare=dict, doc="the mean of each kh×kw window: each entry gets g/(kh·kw).")
 
 # --- custom ops ----------------------------------------------------------------------------
 
@@ -796,8 +870,7 @@ def custom_op(name: str, forward: Callable[..., Any],
     factors = [Factor(s, **{"local" if vjp is None else "vjp": _checked(f, name, kind, i)})
                for i, (s, f) in enumerate(zip(symbols, fns))]
     inputs = ", ".join("{" + "xyzuvw"[i] + "}" if i < 6 else "…" for i in range(n))
-    rule = op(name, f"{name}({inputs})", _checked(forward, name, "forward"), *factors,
-              custom=True)
+    rule = op(name, f"{name}({inputs})", _checked(forward, name, "forward"), *factors, custom=True)
 
     def call(*inputs: Any) -> Any:
         return rule(*inputs)  # type: ignore[operator]  # value.py makes rules callable

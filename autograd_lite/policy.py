@@ -15,9 +15,7 @@ import math
 import numbers
 from collections.abc import Iterator
 
-_RELU_SUBGRADIENT: contextvars.ContextVar[float] = contextvars.ContextVar(
-    "autograd_lite_relu_subgradient", default=0.0
-)
+_RELU_SUBGRADIENT = contextvars.ContextVar("autograd_lite_relu_subgradient", default=0.0)
 
 
 def check_real(value: object, what: str, lo: float = -math.inf, hi: float = math.inf) -> float:

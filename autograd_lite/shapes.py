@@ -49,8 +49,7 @@ def as_data(x: object, what: str = "data") -> Any:
     return np.asarray(x, np.float64 if x.dtype.kind in "iu" else None)  # a plain ndarray
 
 
-def shape_of(x: Any) -> tuple[int, ...]:
-    return () if type(x) is float else x.shape
+def shape_of(x: Any) -> tuple[int, ...]: return () if type(x) is float else x.shape
 
 
 def unbroadcast(g: Any, like: Any) -> Any:

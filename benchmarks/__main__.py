@@ -25,7 +25,7 @@ pin_threads()  # before anything imports NumPy
 
 from . import baseline, harness  # noqa: E402
 
-WORKLOADS = ("W1", "W2", "W3", "W4", "W5")
+WORKLOADS = ("W1", "W2", "W3", "W4", "W5", "W6")
 
 METHOD = (
     "Before anything is timed, each workload checks that every engine computes the same "
@@ -53,7 +53,7 @@ def _module(name: str):  # noqa: ANN202
     import importlib
     return importlib.import_module({
         "W1": ".w1_scalar_mlp", "W2": ".w2_chain", "W3": ".w3_memory",
-        "W4": ".w4_flower", "W5": ".w5_mlp"}[name], __package__)
+        "W4": ".w4_flower", "W5": ".w5_mlp", "W6": ".w6_cnn"}[name], __package__)
 
 
 def _run_apart(name: str, args: argparse.Namespace,

@@ -1,4 +1,4 @@
-"""What the tensor workloads (W4, W5) share: PyTorch loading, timing loops, cross-checks."""
+"""What the tensor workloads (W4, W5, W6) share: PyTorch loading, timing loops, cross-checks."""
 
 from __future__ import annotations
 

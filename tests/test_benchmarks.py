@@ -11,9 +11,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
-from benchmarks import baseline
+import autograd_lite as ag
+from benchmarks import baseline, w6_cnn
 from benchmarks.harness import CrossCheckError, check_all_close, interleave
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -44,7 +46,8 @@ def quick_run():
 def test_quick_run_prints_every_workload_and_the_targets(quick_run):
     for title in ("## Targets", "## W1 — micrograd's demo step", "## W2 — chain",
                   "## W2 — memory of the chain", "## W3 — memory kept per W1 step",
-                  "## W4 — flower 2-8-1", "## W5 — MLP 784-256-256-10"):
+                  "## W4 — flower 2-8-1", "## W5 — MLP 784-256-256-10",
+                  "## W6 — CNN on 8×8 digits"):
         assert title in quick_run, title
     assert "| threads | 1 " in quick_run
     assert "Against the previous engine" not in quick_run  # only with --baseline
@@ -54,7 +57,8 @@ def test_quick_run_prints_every_workload_and_the_targets(quick_run):
 def test_quick_run_cross_checks_every_workload(quick_run):
     checks = quick_run.split("## Correctness cross-checks")[1]
     for prefix in ("- W1 cross-check:", "- W2 cross-check:", "- W3 cross-check:",
-                   "- W4 cross-check:", "- W5 float64 cross-check:", "- W5 float32 cross-check:"):
+                   "- W4 cross-check:", "- W5 float64 cross-check:", "- W5 float32 cross-check:",
+                   "- W6 float64 cross-check:", "- W6 float32 cross-check:"):
         assert prefix in checks, prefix
     assert "autograd_lite" in checks.split("- W1 cross-check:")[1].splitlines()[0]
 
@@ -136,3 +140,22 @@ def test_baseline_agreement_says_whether_the_engines_agree_bit_for_bit():
     assert "loss and 2 gradient numbers bit for bit equal" in same
     near = baseline.agreement("X", (1.0, [[1.0, 2.0]]), (1.0, [[1.0, 2.0 + 2**-51]]))
     assert "not bit for bit" in near and "4.44e-16" in near
+
+
+def test_w6_hand_written_numpy_step_equals_autograd_lite_ties_included():
+    """W6's hand-written im2col step computes the loss and gradients autograd_lite does, on the
+    digits and on a flat image (where max-pool windows tie at positive values: both share)."""
+    for dtype, rtol in ((np.float64, 1e-10), (np.float32, 1e-4)):
+        X, labels, params, _ = w6_cnn.problem(dtype)
+        flat = np.full_like(X, 0.5)
+        for images in (X, flat):
+            ours = w6_cnn.AutogradLite(params).loss_and_grads(images, labels)
+            theirs = w6_cnn.NumPy(params).loss_and_grads(images, labels)
+            assert np.isclose(ours[0], theirs[0], rtol=rtol)
+            for a, b in zip(ours[1], theirs[1]):
+                assert a.dtype == b.dtype == dtype and a.shape == b.shape
+                np.testing.assert_allclose(a, b, rtol=rtol, atol=rtol * 1e-3)
+    W1, b1, _, _ = w6_cnn.AutogradLite(params).params
+    pooled = ag.max_pool2d(ag.conv2d(flat, W1, b1, padding=1).relu(), 2)
+    assert pooled.params["kinks"] > 0  # the flat image ties, at positive values too
+    assert (pooled.data > 0).any()

@@ -67,6 +67,13 @@ STEPS = {
         lambda h, i: h.var(0, keepdim=True, correction=0)
         + (h * h + 1).std(1, correction=0).reshape(3, 1)
         + h.var(1, correction=0).unsqueeze(1).squeeze().reshape(3, 1) + h.flatten().reshape(3, 4)),
+    "conv_pools": (  # h + C: no ties for max_pool2d (PyTorch gives a tie to one entry, we share)
+        lambda h, i: ag.avg_pool2d(ag.max_pool2d(ag.conv2d(
+            (h + i["C"]).reshape(1, 1, 3, 4), i["D"].reshape(2, 1, 2, 2), i["B"][:2], padding=1),
+            2, stride=1).reshape(1, 1, 6, 4), (2, 1)).reshape(3, 4),
+        lambda h, i: F.avg_pool2d(F.max_pool2d(F.conv2d(
+            (h + i["C"]).reshape(1, 1, 3, 4), i["D"].reshape(2, 1, 2, 2), i["B"][:2], padding=1),
+            2, stride=1).reshape(1, 1, 6, 4), (2, 1)).reshape(3, 4)),
 }
 
 
