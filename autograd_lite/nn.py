@@ -1,9 +1,9 @@
 """Networks and optimisers: ``Module``, ``Linear``, ``MLP``, ``SGD``, ``Adam``, and layers with
 PyTorch's names and semantics: ``Sequential``, ``ReLU``, ``Tanh``, ``Sigmoid``, ``Flatten``,
-``Dropout``, ``BatchNorm1d``, ``LayerNorm``. Every layer is built from recorded ops, so its
-picture shows each step (BatchNorm's mean, variance and square root included) and backward
-needs no rule of its own. ``.train()`` and ``.eval()`` switch every module and sub-module;
-only Dropout and BatchNorm1d behave differently in the two modes.
+``Dropout``, ``BatchNorm1d``, ``LayerNorm``, ``Conv2d``, ``MaxPool2d``. Every layer is built
+from recorded ops, so its picture shows each step (BatchNorm's mean, variance and square root
+included) and backward needs no rule of its own. ``.train()`` and ``.eval()`` switch every
+module and sub-module; only Dropout and BatchNorm1d behave differently in the two modes.
 
 A layer is called on a batch, one sample per row: ``Z = X @ W + b`` with ``W`` of shape
 ``(n_in, n_out)`` and ``b`` of shape ``(n_out,)``. ``X`` may be a NumPy array (a constant:
@@ -31,12 +31,14 @@ from typing import Any
 import numpy as np
 
 from . import ops
+from .functions import _pair, conv2d, max_pool2d
 from .policy import check_real
 from .shapes import FLOAT_DTYPES, as_data, shape_of
 from .value import Value, apply, relu, sigmoid, sqrt, tanh
 
-__all__ = ["Adam", "BatchNorm1d", "Dropout", "Flatten", "LayerNorm", "Linear", "MLP", "Module",
-           "ReLU", "SGD", "Sequential", "Sigmoid", "Tanh", "ACTIVATIONS", "INITS"]
+__all__ = ["Adam", "BatchNorm1d", "Conv2d", "Dropout", "Flatten", "LayerNorm", "Linear",
+           "MaxPool2d", "MLP", "Module", "ReLU", "SGD", "Sequential", "Sigmoid", "Tanh",
+           "ACTIVATIONS", "INITS"]
 
 INITS: dict[str, Callable[[int, int], float]] = {
     "he": lambda n_in, n_out: math.sqrt(2.0 / n_in),
@@ -665,6 +667,108 @@ class LayerNorm(Module):
 
     def extra_repr(self) -> str:
         return f"{self.normalized_shape}, eps={self.eps:g}"
+
+
+def _show(pair: tuple[int, int]) -> str:
+    return str(pair[0]) if pair[0] == pair[1] else str(pair)
+
+
+class Conv2d(Module):
+    """A 2-D convolution (cross-correlation, as PyTorch's) of a batch of images.
+
+    On ``x`` of shape ``(N, c_in, H, W)`` (NCHW) it computes :func:`autograd_lite.conv2d`
+    ``(x, weight, bias, stride, padding)`` of shape ``(N, c_out, H_out, W_out)``, with
+    ``H_out = (H + 2·padding − kernel_size) // stride + 1`` (the same for the width).
+    ``weight`` has shape ``(c_out, c_in, kh, kw)`` (OIHW) and ``bias`` ``(c_out,)``; both are
+    drawn from U(−1/√fan_in, 1/√fan_in) with ``fan_in = c_in·kh·kw``, the bound PyTorch's
+    default initialisation gives.
+
+    Parameters
+    ----------
+    c_in, c_out : int
+        Input and output channels.
+    kernel_size, stride, padding : int or pair of ints
+        ``(height, width)``, or one number for both. ``padding`` adds zeros on every side.
+    seed : int, numpy.random.Generator or None
+        Seeds the weight and bias draw.
+    bias : bool
+        Whether the layer has a bias.
+    name : str
+        Suffix of the labels ``W{name}``, ``b{name}``.
+    dtype : float16, float32 or float64
+        The parameters' dtype; an array batch is converted to it.
+
+    Examples
+    --------
+    >>> import numpy as np, autograd_lite as ag
+    >>> conv = ag.nn.Conv2d(1, 8, 3, padding=1, seed=0)
+    >>> conv
+    Conv2d(1, 8, kernel_size=3, stride=1, padding=1)
+    >>> conv(np.zeros((2, 1, 8, 8))).shape, conv.weight.shape
+    ((2, 8, 8, 8), (8, 1, 3, 3))
+    """
+
+    def __init__(self, c_in: int, c_out: int, kernel_size: int | tuple[int, int],
+                 stride: int | tuple[int, int] = 1, padding: int | tuple[int, int] = 0,
+                 seed: Any = None, *, bias: bool = True, name: str = "",
+                 dtype: Any = np.float64) -> None:
+        self.in_channels = _size(c_in, "c_in (the input channels)")
+        self.out_channels = _size(c_out, "c_out (the output channels)")
+        self.kernel_size = _pair(kernel_size, "Conv2d: kernel_size", 1)
+        self.stride = _pair(stride, "Conv2d: stride", 1)
+        self.padding = _pair(padding, "Conv2d: padding", 0)
+        if not isinstance(bias, bool):
+            raise TypeError(f"bias must be True or False, got {bias!r}")
+        self.name, self.dtype = _name(name), _dtype(dtype)
+        fan_in = self.in_channels * self.kernel_size[0] * self.kernel_size[1]
+        bound = 1.0 / math.sqrt(fan_in)
+        rng = _rng(seed)
+        w = rng.uniform(-bound, bound, (self.out_channels, self.in_channels, *self.kernel_size))
+        self.weight = Value(w.astype(self.dtype), f"W{name}")
+        self.bias = Value(rng.uniform(-bound, bound, self.out_channels).astype(self.dtype),
+                          f"b{name}") if bias else None
+
+    def forward(self, x: Any) -> Value:
+        c = self.in_channels
+        x, shape = _input(x, self, f"(batch, {c}, height, width)", self.dtype)
+        if len(shape) != 4 or shape[1] != c:
+            raise ValueError(f"{self!r} takes a batch of images of shape (batch, {c}, height, "
+                             f"width), got shape {shape}")
+        return conv2d(x, self.weight, self.bias, stride=self.stride, padding=self.padding)
+
+    def extra_repr(self) -> str:
+        return (f"{self.in_channels}, {self.out_channels}, kernel_size={_show(self.kernel_size)}"
+                f", stride={_show(self.stride)}, padding={_show(self.padding)}"
+                + ("" if self.bias is not None else ", bias=False"))
+
+
+class MaxPool2d(Module):
+    """The largest value of each ``k × k`` window of each channel, windows ``stride`` apart
+    (default: ``k``, windows side by side): :func:`autograd_lite.max_pool2d`. On ``(N, C, H,
+    W)`` the output is ``(N, C, (H − k) // stride + 1, (W − k) // stride + 1)``. Entries that
+    tie for a window's maximum share its gradient (a kink, counted by ``ag.kinks``).
+
+    >>> import numpy as np, autograd_lite as ag
+    >>> pool = ag.nn.MaxPool2d(2)
+    >>> pool
+    MaxPool2d(kernel_size=2, stride=2)
+    >>> pool(np.arange(16.0).reshape(1, 1, 4, 4)).data
+    array([[[[ 5.,  7.],
+             [13., 15.]]]])
+    """
+
+    def __init__(self, k: int | tuple[int, int], stride: int | tuple[int, int] | None = None
+                 ) -> None:
+        self.kernel_size = _pair(k, "MaxPool2d: k (the kernel_size)", 1)
+        self.stride = self.kernel_size if stride is None else _pair(stride, "MaxPool2d: stride",
+                                                                    1)
+
+    def forward(self, x: Any) -> Value:
+        x, _ = _input(x, self, "(batch, channels, height, width)")
+        return max_pool2d(x, self.kernel_size, self.stride)
+
+    def extra_repr(self) -> str:
+        return f"kernel_size={_show(self.kernel_size)}, stride={_show(self.stride)}"
 
 
 def _params(params: Iterable[Value]) -> list[Value]:
