@@ -28,7 +28,7 @@ ALLOWED = {
     "explain": {"value", "backward"},
     "gradcheck": {"value", "backward", "explain", "shapes", "policy"},
     "losses": {"value", "ops", "shapes"},
-    "nn": {"value", "ops", "shapes", "policy", "losses"},
+    "nn": {"value", "ops", "shapes", "policy", "losses", "functions"},
     "datasets": {"shapes"},
     "viz": {"value", "explain"},
     "courses": {"value", "losses", "policy"},
