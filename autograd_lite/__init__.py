@@ -12,6 +12,7 @@ from . import (
     datasets,
     kernels,  # noqa: E402,F401,I001 -- attaches the hand-tuned forms (kernels.py)
     nn,
+    numpy_api,  # noqa: F401 -- np.sum(v), np.exp(v), ... on Values (numpy_api.py)
 )
 from .check import check
 from .explain import Kink, explain, kinks

@@ -24,6 +24,7 @@ ALLOWED = {
     "value": {"ops", "backward", "shapes"},
     "kernels": {"ops", "backward", "shapes", "value"},
     "functions": {"value", "ops"},
+    "numpy_api": {"value", "functions", "ops"},
     "explain": {"value", "backward"},
     "gradcheck": {"value", "explain", "shapes", "policy"},
     "losses": {"value", "ops", "shapes"},

@@ -94,7 +94,8 @@ def test_rule_keeps_dtype(name, i, rng):
 
 
 VJP_RULES = {"matmul", "sum", "mean", "reshape", "transpose", "getitem", "cross_entropy",
-             "softmax", "log_softmax", "logsumexp", "max", "min", "concatenate", "stack"}
+             "softmax", "log_softmax", "logsumexp", "max", "min", "concatenate", "stack",
+             "scatter"}
 
 
 def test_elementwise_rules_have_local_derivatives_and_the_others_vjps():
