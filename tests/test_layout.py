@@ -25,6 +25,7 @@ ALLOWED = {
     "kernels": {"ops", "backward", "shapes", "value"},
     "functions": {"value", "ops"},
     "numpy_api": {"value", "functions", "ops"},
+    "gradients": {"value", "backward", "ops", "shapes"},
     "explain": {"value", "backward"},
     "gradcheck": {"value", "explain", "shapes", "policy"},
     "losses": {"value", "ops", "shapes"},
