@@ -44,8 +44,8 @@ __version__ = "0.1.0"
 __all__ = [
     "GradcheckError", "Kink", "Value", "abs", "datasets", "nn", "binary_cross_entropy",
     "binary_cross_entropy_with_logits", "check", "clip", "concatenate", "cross_entropy",
-    "custom_op", "draw", "exp", "expand_dims", "explain", "get_relu_subgradient", "grad", "gradcheck",
-    "is_grad_enabled", "kinks", "leaky_relu", "log", "log_softmax", "logsumexp", "maximum",
-    "minimum", "mse_loss", "no_grad", "relu", "relu_subgradient", "render", "replay", "sigmoid",
-    "softmax", "sqrt", "stack", "subgradient_sensitivity", "tanh", "where",
+    "custom_op", "draw", "exp", "expand_dims", "explain", "get_relu_subgradient", "grad",
+    "gradcheck", "is_grad_enabled", "kinks", "leaky_relu", "log", "log_softmax", "logsumexp",
+    "maximum", "minimum", "mse_loss", "no_grad", "relu", "relu_subgradient", "render", "replay",
+    "sigmoid", "softmax", "sqrt", "stack", "subgradient_sensitivity", "tanh", "where",
 ]

@@ -49,12 +49,13 @@ def _cross_entropy(i: int, g: Value, node: Value, vals: tuple) -> Any:
     z, ctx = vals[0], node._ctx
     onehot = np.zeros(np.shape(z))
     onehot[ops._picked(ctx["labels"])] = 1.0
-    return (ops.SOFTMAX(z, axis=-1) - onehot) * g[..., None]
+    return (ops.SOFTMAX(z, axis=-1) - onehot) * (g if type(g) is Value else np.asarray(g))[
+        ..., None]
 
 
 def _bce_logits(i: int, g: Value, node: Value, vals: tuple) -> Any:
     z, t = vals[0], vals[1]
-    return g * (ops.SIGMOID(z) - t) if i == 0 else g * -z
+    return _times(g, ops.SIGMOID(z) - t) if i == 0 else _times(g, -z)
 
 
 def _getitem(i: int, g: Value, node: Value, vals: tuple) -> Any:
@@ -98,17 +99,21 @@ def _pull(node: Value, i: int, g: Value) -> Any:
     elif f.const is not None:
         gp = g if f.const == 1.0 else g * f.const
     elif name in SMOOTH:
-        gp = g * f.local(*vals) if f.local is not None else f.vjp(g, *vals)
+        gp = _times(g, f.local(*vals)) if f.local is not None else f.vjp(g, *vals)
     elif name in FROZEN:
         gp = g * _like(f.local(*saved), p) if f.local is not None else f.vjp(g, *saved)
     elif name in STEPPED:
-        gp = g * ops.STEP(p, value=_like(f.local(*saved), p), of=name,
-                          at=node._ctx.get("kinks", 0))
+        gp = _times(g, ops.STEP(p, value=_like(f.local(*saved), p), of=name,
+                                at=node._ctx.get("kinks", 0)))
     else:
         raise ValueError(f"ag.grad(create_graph=True): the rule {name!r} has no derivative "
                          "written with ops, so it cannot be differentiated again; use "
                          "create_graph=False")
     return _unbroadcast(gp, p)
+
+
+def _times(g: Any, factor: Any) -> Any:
+    return factor if type(g) is float and g == 1.0 else g * factor  # the seed 1: no node
 
 
 def _like(factor: Any, p: Value) -> Any:
@@ -134,7 +139,8 @@ def _unbroadcast(g: Any, like: Value) -> Any:
 
 
 def _sweep_values(root: Value, seed: Value, targets: list) -> dict:
-    """The reference sweep with Value cotangents, only along paths that reach a target."""
+    """The reference sweep with cotangents that are Values (or constants, from a constant
+    seed, until a factor that is a Value meets them), only along paths that reach a target."""
     order = toposort(root)
     reaches = set(targets)
     for node in reversed(order):  # inputs first
@@ -191,10 +197,15 @@ def grad(L: Value, wrt: Value | Sequence[Value], grad: Any = None,
     else:
         seed = _check_seed(grad.data if type(grad) is Value else grad, L, "grad")
     if create_graph:
-        found = _sweep_values(L, seed if type(seed) is Value else Value(seed), targets)
+        found = _sweep_values(L, seed, targets)  # a constant seed: no seed leaf in the graph
     else:
         want = set(targets)
-        found = {n: Value(g) for n, g in sweep(L, seed) if n in want}
-    out = [found[t] if t in found else Value(0.0 if type(t._data) is float
-                                             else np.zeros_like(t._data)) for t in targets]
+        found = {n: g for n, g in sweep(L, seed) if n in want}
+    out = [_as_value(found[t]) if t in found else Value(0.0 if type(t._data) is float
+                                                       else np.zeros_like(t._data))
+           for t in targets]
     return out if many else out[0]
+
+
+def _as_value(g: Any) -> Value:
+    return g if type(g) is Value else Value(g)  # a constant gradient: a leaf

@@ -16,7 +16,7 @@ otherwise make an object array of Values, and the error would come one op later)
 >>> np.sin(A)
 Traceback (most recent call last):
 ...
-TypeError: np.sin is not an op on Values: write it as an ag.custom_op, or apply it to v.data (a constant, no gradient)
+TypeError: np.sin is not an op on Values: write it as an ag.custom_op, or apply it to v.data ...
 """
 
 from __future__ import annotations

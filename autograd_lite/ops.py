@@ -677,7 +677,8 @@ SQRT = op("sqrt", "√{x}", lambda x, ctx: sqrt(x),
 STEP = op("step", "step({x})", lambda x, ctx: ctx["value"], d("0", 0.0),
           prepare=lambda value, of, at: {"value": value, "of": of, "at": at},
           kink=lambda x, ctx: ctx["at"],
-          kink_words=("on a kink of the first pass", "derivative taken as 0 (PyTorch, JAX)"),
+          kink_words=("on a kink of the first pass",
+                      "its derivative taken as 0, as PyTorch and JAX"),
           doc="the factor of a piecewise-linear op (``of``), frozen at x: derivative 0, "
               "undefined at the first pass's kinks (counted).")
 
