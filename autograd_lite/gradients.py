@@ -11,11 +11,11 @@ factor becomes recorded ops is one of four ways (the tables below):
   on Values (numpy_api.py), so ``1 − out·out`` for tanh becomes three nodes;
 * rules whose factor does not depend on the inputs' values (sums, reshapes, where): the
   factor is data, applied to the Value cotangent;
-* piecewise-linear rules (relu, leaky_relu, abs, clip, maximum, minimum): the factor is
-  piecewise constant, so its derivative is 0, undefined on the first pass's kinks. It becomes
-  a ``step`` node of the input (ops.STEP) holding the factor, with those kinks counted again:
-  ``ag.kinks`` on a gradient says where curvature was not defined (PyTorch and JAX give 0
-  there without a word);
+* piecewise-linear rules (relu, leaky_relu, abs, clip, maximum, minimum, and max/min's share
+  of the ties): the factor is piecewise constant, so its derivative is 0, undefined on the
+  first pass's kinks. It becomes a ``step`` node of the input (ops.STEP) holding the factor,
+  with those kinks counted again: ``ag.kinks`` on a gradient says where curvature was not
+  defined (PyTorch and JAX give 0 there without a word);
 * rules whose factor the table computes from saved data (cross-entropy's softmax, the logits
   loss's exp(−|z|), getitem's scatter) have their factor written here with ops.
 
@@ -64,12 +64,15 @@ def _getitem(i: int, g: Value, node: Value, vals: tuple) -> Any:
 
 
 def _share(i: int, g: Value, node: Value, vals: tuple) -> Any:
-    """max/min: g shared by the entries tied for the max, the pattern of ties fixed (data)."""
+    """max/min: g shared by the entries tied for the max: 1[x = max]/#ties, piecewise constant,
+    as a step node (ties are the kinks)."""
     x, out, ctx = node._saved[0], node._saved[1], node._ctx
     if type(x) is float:
         return g
     at = (x == ops._kept(out, ctx)).astype(x.dtype)
-    return ops._spread(g, x, ctx) * (at / np.sum(at, axis=ctx["axes"], keepdims=True))
+    share = ops.STEP(node.parents[0], value=at / np.sum(at, axis=ctx["axes"], keepdims=True),
+                     of=node.op, at=ctx["kinks"])
+    return ops._spread(g, x, ctx) * share
 
 
 OWN = {"cross_entropy": _cross_entropy, "binary_cross_entropy_with_logits": _bce_logits,

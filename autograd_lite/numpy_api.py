@@ -67,6 +67,9 @@ def _no_options(name: str, kwargs: dict, allowed: tuple[str, ...] = ()) -> None:
 
 
 def _ufunc(self: Value, ufunc: np.ufunc, method: str, *inputs: Any, **kwargs: Any) -> Any:
+    rule = _UFUNCS.get(ufunc)
+    if rule is not None and not kwargs and method == "__call__":  # ndarray @ Value, np.exp(v)
+        return apply(rule, *inputs)
     name = ufunc.__name__
     if method != "__call__":
         raise _refuse(f"{name}.{method}")

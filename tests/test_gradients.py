@@ -304,3 +304,34 @@ def test_gradient_graph_can_be_drawn_explained_and_gradchecked():
     X = np.random.default_rng(1).normal(size=(4, 3))
     assert ag.gradcheck(lambda v: (ag.grad(((X @ v[0]).sigmoid() ** 2).sum(), v[0],
                                            create_graph=True) ** 2).sum(), [W])
+
+
+def test_every_rule_of_the_table_has_a_second_order_form():
+    from autograd_lite import gradients
+    from autograd_lite.ops import RULES
+    known = gradients.SMOOTH | gradients.FROZEN | gradients.STEPPED | set(gradients.OWN)
+    assert {n for n, r in RULES.items() if not r.custom} <= known
+
+
+def test_a_rule_without_a_second_order_form_is_named(monkeypatch):
+    from autograd_lite import gradients
+    monkeypatch.setattr(gradients, "SMOOTH", gradients.SMOOTH - {"tanh"})
+    x = Value(0.5)
+    with pytest.raises(ValueError, match=r"the rule 'tanh' has no derivative written with ops"):
+        ag.grad(x.tanh(), x, create_graph=True)
+
+
+def test_the_picture_of_a_relu_gradient_shows_its_step_node():
+    x = Value(np.array([-1.0, 0.0, 2.0]), "x")
+    g = ag.grad((x.relu() * x).sum(), x, create_graph=True)
+    source = ag.draw(g.sum(), wrt=x).source
+    assert "step(x)" in source
+    np.testing.assert_array_equal(ag.explain(g.sum(), x).total, [0.0, 0.0, 2.0])
+
+
+def test_max_ties_are_kinks_of_the_second_pass_too():
+    x = Value(np.array([1.0, 3.0, 3.0]))
+    g = ag.grad(x.max() ** 2, x, create_graph=True)  # 2·max·1[x = max]/#ties
+    np.testing.assert_array_equal(g.data, [0.0, 3.0, 3.0])
+    np.testing.assert_array_equal(ag.grad(g.sum(), x).data, [0.0, 1.0, 1.0])
+    assert {(k.op, k.count) for k in ag.kinks(g.sum())} == {("step", 2), ("max", 2)}
