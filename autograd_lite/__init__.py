@@ -12,6 +12,7 @@ from . import (
     datasets,
     kernels,  # noqa: E402,F401,I001 -- attaches the hand-tuned forms (kernels.py)
     nn,
+    numpy_api,  # noqa: F401 -- np.sum(v), np.exp(v), ... on Values (numpy_api.py)
 )
 from .check import check
 from .explain import Kink, explain, kinks
@@ -33,6 +34,7 @@ from .functions import (
 )
 from .gradcheck import GradcheckError, gradcheck
 from .growing import GrowingGraphWarning
+from .gradients import grad
 from .losses import binary_cross_entropy, binary_cross_entropy_with_logits, cross_entropy, mse_loss
 from .ops import custom_op
 from .policy import get_relu_subgradient, relu_subgradient
@@ -47,7 +49,7 @@ __all__ = [
     "GradcheckError", "GrowingGraphWarning", "Kink", "Value", "abs", "avg_pool2d",
     "binary_cross_entropy", "binary_cross_entropy_with_logits", "check", "clip", "concatenate",
     "conv2d", "cross_entropy", "custom_op", "datasets", "draw", "exp", "expand_dims", "explain",
-    "get_relu_subgradient", "gradcheck", "is_grad_enabled", "kinks", "leaky_relu", "log",
+    "get_relu_subgradient", "grad", "gradcheck", "is_grad_enabled", "kinks", "leaky_relu", "log",
     "log_softmax", "logsumexp", "max_pool2d", "maximum", "minimum", "mse_loss", "nn", "no_grad",
     "relu", "relu_subgradient", "render", "replay", "sigmoid", "softmax", "sqrt", "stack",
     "subgradient_sensitivity", "tanh", "where",

@@ -262,8 +262,8 @@ def _matmul(x: Any, y: Any) -> Any:
 
 def _matmul_vjp(i: int) -> Callable:
     """g @ yᵀ (for x, i = 0) or xᵀ @ g (for y); a 1-D x acts as a row, a 1-D y as a column."""
-    def vjp(g: Any, x: Any, y: Any, out: Any) -> Any:
-        g, xm, ym = np.asarray(g), x, y
+    def vjp(g: Any, x: Any, y: Any, out: Any) -> Any:  # (on Values too: ag.grad's 2nd order)
+        g, xm, ym = g if hasattr(g, "ndim") else np.asarray(g), x, y
         if y.ndim == 1:
             g, ym = g[..., None], y[:, None]
         if x.ndim == 1:
@@ -395,6 +395,8 @@ def _spread(g: Any, x: Any, ctx: dict) -> Any:
     """A reduced cotangent sent back over the reduced axes: the VJP of sum."""
     if type(x) is float:
         return g
+    if not isinstance(g, np.ndarray | np.generic | float):  # a Value (ag.grad's second order)
+        return np.broadcast_to(_kept(g, ctx), np.shape(x))
     out = np.empty(x.shape, np.result_type(g))
     out[...] = _kept(g, ctx)
     return out
@@ -452,6 +454,12 @@ def _scatter(g: Any, x: Any, out: Any, ctx: dict) -> Any:
 
 GETITEM = op("getitem", "{x}[…]", _getitem, vjp("scatter", _scatter, 1.0),
              prepare=_index_prepare, doc="Basic and integer/boolean-array indexing.")
+SCATTER = op("scatter", "scatter({x})",
+             lambda g, ctx: _scatter(g, np.empty(ctx["shape"], g.dtype), None, ctx),
+             vjp("(·)[…]", lambda g, x, out, ctx: _getitem(g, ctx), 1.0),
+             prepare=lambda index, like: {**_index_prepare(index), "shape": np.shape(like)},
+             doc="g placed at an index of zeros shaped like ``like``: getitem's VJP as an op, "
+                 "so that ag.grad(create_graph=True) can differentiate it.")
 
 # --- concatenate and stack: any number of inputs, each gets its block of g back --------------
 
@@ -613,7 +621,7 @@ MINIMUM = op("minimum", "min({x}, {y})", lambda x, y, ctx: np.minimum(x, y),
 
 
 def _where_prepare(cond: Any) -> dict:
-    c = np.asarray(cond)
+    c = np.asarray(None if hasattr(cond, "_op") else cond)  # a Value: refused, named below
     if c.dtype != bool:
         got = type(cond).__name__ if c.dtype == object else f"dtype {c.dtype}"
         raise TypeError(f"where(cond, x, y): cond must be a boolean array (a comparison such as "
@@ -660,6 +668,17 @@ SQRT = op("sqrt", "√{x}", lambda x, ctx: sqrt(x),
           d("1/(2√{x})", lambda x, out, ctx: _half_over(out)), prepare=dict, kink=_zeros,
           kink_words=("exactly 0", "sqrt'(0) = inf (PyTorch)"),
           doc="√x (NaN below 0); the derivative 1/(2√x) is inf at 0, which counts as a kink.")
+
+# A piecewise-constant factor (relu's 1[x>0], clip's, maximum's) as a node of its own, for
+# ag.grad(create_graph=True): its derivative is 0, except at the first pass's kinks, where it
+# is not defined (relu″(0)); they are counted again here, so ag.kinks finds them.
+STEP = op("step", "step({x})", lambda x, ctx: ctx["value"], d("0", 0.0),
+          prepare=lambda value, of, at: {"value": value, "of": of, "at": at},
+          kink=lambda x, ctx: ctx["at"],
+          kink_words=("on a kink of the first pass",
+                      "its derivative taken as 0, as PyTorch and JAX"),
+          doc="the factor of a piecewise-linear op (``of``), frozen at x: derivative 0, "
+              "undefined at the first pass's kinks (counted).")
 
 # --- losses (per element or per sample; losses.py adds the reduction) -----------------------
 

@@ -50,7 +50,8 @@ class Value:
     # (None: zero). _cot, _pending: the fast sweep's cotangent and count of edges to come.
     __slots__ = ("_data", "_grad", "_op", "_ctx", "_x", "_y", "_dout_dx", "_dout_dy", "_saved",
                  "_pending", "_cot", "label")
-    __array_ufunc__ = None  # ndarray + Value and ndarray @ Value call our reflected operators
+    __array_ufunc__ = None  # ndarray + Value calls our reflected operators; numpy_api.py puts
+    # NumPy's protocols here (__array_ufunc__, __array_function__, __array__): np.exp(v) is a Value
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         raise TypeError("Value cannot be subclassed (the engine tests `type(v) is Value`); "

@@ -18,7 +18,7 @@ ROOT = Path(__file__).resolve().parents[1]
 IMG = ROOT / "docs" / "img"
 DEMOS = ["quickstart", "seed000_relu_derivative_from_z", "seed001_dAL_is_the_loss_derivative",
          "seed002_relu_not_differentiable_at_zero", "seed003_leaky_relu_backward",
-         "seed004_why_activation_derivatives"]
+         "seed004_why_activation_derivatives", "second_order"]
 
 
 def concept_pictures(img: Path = IMG) -> list[Path]:

@@ -80,6 +80,12 @@ CASES: dict[str, list[Case]] = {
                 (1, (slice(None), slice(1, None)), (None, Ellipsis, 0), [0, 2, 0],
                  np.array([1, 1, 0]), ([0, 1], [1, 3]), np.array([True, False, True]),
                  (slice(None, None, -1), -1))],
+    "scatter": [Case(lambda v, i=i: ag.ops.SCATTER(v[0], index=i, like=np.zeros((3, 4))),
+                     ("any",), False, [(s,)]) for i, s in
+                ((1, (4,)), ((slice(None), slice(1, None)), (3, 3)), ([0, 2, 0], (3, 4)))],
+    "step": [Case(lambda v: ag.ops.STEP(v[0], value=np.full(3, 0.5, v[0].dtype), of="relu",
+                                                at=0), ("any",),
+                  False, [((3,),)])],
     "concatenate": [Case(lambda v: ag.concatenate(v), ("any", "any"), False, [((2, 3), (4, 3))]),
                     Case(lambda v: ag.concatenate(v, axis=-1), ("any",) * 3, False,
                          [((2, 3), (2, 1), (2, 2)), ((3,), (1,), (2,))]),

@@ -33,6 +33,7 @@ DEMOS = {
                                     "seed003_leaky_relu_backward.png"],
     "seed004_why_activation_derivatives": ["seed004_chain.svg",
                                            "seed004_activation_factors.png"],
+    "second_order": ["second_order_tanh2.svg"],
 }
 OUT = Path("pictures", "new")  # the --out folder of the second runs, inside the temporary one
 BARE = ("import runpy, sys; sys.modules['matplotlib'] = None; "
@@ -281,8 +282,8 @@ PICTURE = re.compile(r"\]\(([^()\s]+\.(?:png|svg))\)")  # ![alt](path); alt may 
 
 
 def _page(name):
-    return ROOT / "docs" / ("quickstart.md" if name == "quickstart" else
-                            f"questions/{name[:7]}.md")
+    pages = {"quickstart": "quickstart.md", "second_order": "second-order.md"}
+    return ROOT / "docs" / pages.get(name, f"questions/{name[:7]}.md")
 
 
 @pytest.mark.parametrize("name", list(DEMOS))
@@ -309,3 +310,16 @@ def test_docs_graph_pictures_are_fresh(runs, name):
             committed = ROOT / "docs" / "img" / file
             assert _svg_text(committed) == _svg_text(folder / file), (
                 f"docs/img/{file} is stale: run python docs/make_pictures.py")
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_second_order(runs, variant):
+    out, _ = _output(runs, "second_order", variant)
+    assert "x = 1.000000000000 after 10 steps" in out  # Newton from x = 2
+    assert "step 1: x = 1.4545454545" in out
+    assert _number(r"largest difference (\S+) ", out) < 1e-7  # H·v against finite differences
+    assert ".grad untouched: True" in out
+    assert "tanh''(0.5) = -0.7268619814;  −2·tanh·(1 − tanh²) = -0.7268619814" in out
+    assert "y'' = [0, 0, 2]" in out
+    assert "kink: step: 1 of 3 inputs on a kink of the first pass" in out
+    assert "kink: relu: 1 of 3 inputs exactly 0" in out

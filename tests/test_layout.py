@@ -25,6 +25,8 @@ ALLOWED = {
     "kernels": {"ops", "backward", "shapes", "value", "growing"},
     "growing": set(),
     "functions": {"value", "ops"},
+    "numpy_api": {"value", "functions", "ops"},
+    "gradients": {"value", "backward", "ops", "shapes"},
     "explain": {"value", "backward"},
     "gradcheck": {"value", "backward", "explain", "shapes", "policy"},
     "losses": {"value", "ops", "shapes"},

@@ -95,7 +95,8 @@ def test_rule_keeps_dtype(name, i, rng):
 
 VJP_RULES = {"matmul", "sum", "mean", "reshape", "transpose", "getitem", "cross_entropy",
              "softmax", "log_softmax", "logsumexp", "max", "min", "concatenate", "stack",
-             "conv2d", "max_pool2d", "avg_pool2d"}
+             "conv2d", "max_pool2d", "avg_pool2d",
+             "scatter"}
 
 
 def test_elementwise_rules_have_local_derivatives_and_the_others_vjps():
