@@ -56,15 +56,21 @@ def _mkdocs():
     pytest.skip("mkdocs is not installed (pip install -e '.[docs]')")
 
 
-def test_site_builds_strictly(tmp_path):
+@pytest.fixture(scope="module")
+def site(tmp_path_factory):
+    """The site, built once for this file's tests with warnings as errors."""
     pytest.importorskip("material")
     pytest.importorskip("mkdocstrings_handlers.python")
+    out = tmp_path_factory.mktemp("site")
     env = {**os.environ, "NO_MKDOCS_2_WARNING": "1"}
-    r = subprocess.run([*_mkdocs(), "build", "--strict", "--site-dir", str(tmp_path / "site")],
+    r = subprocess.run([*_mkdocs(), "build", "--strict", "--site-dir", str(out)],
                        cwd=ROOT, capture_output=True, text=True, timeout=300, env=env)
     assert r.returncode == 0, r.stdout + r.stderr
     assert not re.search(r"WARNING\s+-", r.stderr), r.stderr
-    site = tmp_path / "site"
+    return out
+
+
+def test_site_builds_strictly(site):
     assert (site / "index.html").is_file()
     for page in ("quickstart", "rules", "concepts/subgradient", "questions/seed000", "api/nn"):
         assert (site / page / "index.html").is_file(), page
@@ -100,6 +106,52 @@ def test_page_code_runs_and_prints_what_the_page_shows(page, tmp_path, monkeypat
             got = [line.rstrip() for line in out.getvalue().rstrip("\n").splitlines()]
             want = [line.rstrip() for line in expected.rstrip("\n").splitlines()]
             assert got == want, f"{page}, python block {k + 1} printed:\n{out.getvalue()}"
+
+
+def _api_pages(site):
+    return {p.parent.name: p.read_text(encoding="utf-8")
+            for p in sorted((site / "api").glob("*/index.html"))}
+
+
+def test_api_pages_document_every_public_name(site):
+    """Each name of ``ag.__all__``, each public class of ``ag.nn`` and each public attribute
+    of ``Value`` has an entry (an anchor named by its path) on the API pages."""
+    import autograd_lite as ag
+
+    ids = set()
+    for text in _api_pages(site).values():
+        ids.update(re.findall(r'id="(autograd_lite[\w.]*)"', text))
+
+    def shown(name, module=None):
+        if f"autograd_lite.{name}" in ids or (module and f"{module}.{name}" in ids):
+            return True
+        return any(i.startswith(f"autograd_lite.{name}.") for i in ids)  # a module's page
+
+    missing = [n for n in ag.__all__ if not shown(n, getattr(getattr(ag, n), "__module__", None))]
+    missing += [f"nn.{n}" for n in ag.nn.__all__
+                if isinstance(getattr(ag.nn, n), type) and not shown(f"nn.{n}")]
+    missing += [f"Value.{n}" for n in dir(ag.Value)
+                if not n.startswith("_") and f"autograd_lite.Value.{n}" not in ids]
+    assert not missing, f"public names without an entry on docs/api/*.md: {missing}"
+
+
+ROLE = re.compile(r":(?:py:)?(?:func|class|meth|mod|data|attr|exc|obj):(?:`|<code>)")
+
+
+def test_no_page_shows_a_quoted_doctest_or_a_raw_role(site):
+    """Markdown reads a bare ``>>>`` as three nested quotes: a docstring example must come
+    out as a code block (docs/griffe_doctests.py fences it), and a Sphinx role as a link."""
+    for path in sorted(site.rglob("*.html")):
+        text = path.read_text(encoding="utf-8")
+        page = path.relative_to(site).as_posix()
+        assert not ROLE.search(text), (page, ROLE.search(text).group(0))
+        for quote in re.findall(r"<blockquote>(.*?)</blockquote>", text, re.S):
+            assert "&gt;&gt;&gt;" not in quote, (page, quote[:200])
+        if page.startswith("api/"):
+            assert "<blockquote>" not in text, (page, "a docstring rendered as a quote")
+    values = _api_pages(site)["values"]
+    examples = re.findall(r'<pre><span></span><code><span class="gp">&gt;&gt;&gt; ', values)
+    assert len(examples) >= 10, "the Values page shows its docstrings' examples as code"
 
 
 def _svg_text(path):
