@@ -16,7 +16,8 @@ from typing import Any
 
 import griffe
 
-ROLE = re.compile(r":(?:py:)?(?:func|class|meth|mod|data|attr|exc|obj|const):`~?([\w.]+?)(?:\(\))?`")
+ROLE = re.compile(r":(?:py:)?(?:func|class|meth|mod|data|attr|exc|obj|const):"
+                  r"`~?([\w.]+?)(?:\(\))?`")
 SECTION_RULE = re.compile(r"^\s*-{3,}\s*$")
 DOCTEST_FLAG = re.compile(r"\s*#\s*doctest:.*$")
 PACKAGE = "autograd_lite"
