@@ -54,6 +54,13 @@ LEAF, OP, ROOT, WRT = "#dbeafe", "#ffffff", "#dcfce7", "#fde68a"
 KINK_FILL, KINK_LINE = "#fed7aa", "#ea580c"
 PATH, EDGE, CONST = "#dc2626", "#6b7280", "#f3f4f6"
 
+# Graphviz sizes each box for the metrics of the font it is told; DejaVu Sans is among the
+# widest sans-serif fonts (Verdana, on Windows and macOS, has the same digit widths), so the
+# boxes hold their text in narrower ones too (Liberation Sans, Arial, Helvetica). Both the
+# system `dot` and the embedded Graphviz know its metrics; SVG gets a fallback list.
+FONT = "DejaVu Sans"
+FONT_FAMILY = "DejaVu Sans,Verdana,Liberation Sans,Arial,Helvetica,sans-serif"
+
 FORMATS = {".svg": "svg", ".png": "png", ".pdf": "pdf", ".dot": "dot", ".gv": "dot"}
 BACKENDS = ("auto", "dot", "wasm")
 
@@ -190,11 +197,11 @@ def draw(root: Value, wrt: Value | None = None, *, max_nodes: int | None = 120,
     computed = grads_computed(root)
 
     g = ChainRuleGraph("autograd", graph_attr={
-        "rankdir": rankdir, "fontname": "Helvetica", "labelloc": "b",
+        "rankdir": rankdir, "fontname": FONT, "labelloc": "b",
         "labeljust": "l", "nodesep": "0.3", "ranksep": "0.45", "fontsize": "13"})
-    g.attr("node", shape="box", style="rounded,filled", fontname="Helvetica", fontsize="11",
+    g.attr("node", shape="box", style="rounded,filled", fontname=FONT, fontsize="11",
            fillcolor=OP, color="#374151")
-    g.attr("edge", fontname="Helvetica", fontsize="10", color=EDGE, fontcolor="#374151",
+    g.attr("edge", fontname=FONT, fontsize="10", color=EDGE, fontcolor="#374151",
            arrowsize="0.7")
     g.explanation, g.n_nodes, g.n_shown = why, len(names.order), len(keep)
 
@@ -507,9 +514,10 @@ def _render_bytes(source: str, fmt: str, backend: str) -> bytes:
     if "\0" in source:  # Graphviz reads text up to a NUL: the rest would be cut off silently
         raise RenderError("the DOT text holds a NUL character (\\0), which Graphviz cannot "
                           "read: remove it from the labels (draw() shows it as \\x00)")
-    if _choose(fmt, backend) == "dot":
-        return _run_dot(source, fmt)
-    return _run_wasm(source, backend)
+    out = _run_dot(source, fmt) if _choose(fmt, backend) == "dot" else _run_wasm(source, backend)
+    if fmt == "svg":  # a viewer without DejaVu Sans picks the next font, not its default serif
+        out = out.replace(f'font-family="{FONT}"'.encode(), f'font-family="{FONT_FAMILY}"'.encode())
+    return out
 
 
 TOO_BIG = ("draw it with a smaller max_nodes (e.g. ag.draw(L, max_nodes=120), which folds "
