@@ -228,8 +228,9 @@ def draw(root: Value, wrt: Value | None = None, *, max_nodes: int | None = 120,
                        fontcolor="#4b5563")
             g.edge(src, f"n{i}", **_edge_style(v, slot, names, on_path, full))
 
-    g.attr(label=_lines(_caption(root, wrt, names, why, g.n_nodes, len(keep), max_nodes, full,
-                                 computed)))
+    g.attr(label=_lines([part for line in _caption(root, wrt, names, why, g.n_nodes, len(keep),
+                                                   max_nodes, full, computed)
+                         for part in _wrap(line)]))
     return g
 
 
@@ -462,6 +463,24 @@ def _caption(root: Value, wrt: Value | None, names: GraphNames, why: Explanation
         lines.append(f"showing {shown:,} of {n:,} nodes (max_nodes={budget}); dashed boxes "
                      "stand for the folded rest")
     return lines
+
+
+CAPTION_WIDTH = 76  # characters per caption line: a caption wider than the graph shrinks it
+_BREAKS = re.compile(r"(?<= [·+=] )|(?<=: )|(?<=, )")
+
+
+def _wrap(line: str, width: int = CAPTION_WIDTH) -> list[str]:
+    """A long caption line cut after its ' · ', ' + ', ' = ', ': ' or ', ' (a factor or a
+    term is never split), the rest indented."""
+    if len(line) <= width:
+        return [line]
+    out, cur = [], ""
+    for piece in _BREAKS.split(line):
+        if cur and len(cur) + len(piece) > width:
+            out.append(cur.rstrip())
+            cur = "    "
+        cur += piece
+    return [*out, cur.rstrip()] if cur.strip() else out
 
 
 def _product_terms(why: Explanation, k: int, cap: int) -> list[str]:

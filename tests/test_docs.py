@@ -154,19 +154,66 @@ def test_no_page_shows_a_quoted_doctest_or_a_raw_role(site):
     assert len(examples) >= 10, "the Values page shows its docstrings' examples as code"
 
 
-def _svg_text(path):
-    texts = re.findall(r"<text[^>]*>(.*?)</text>", path.read_text(encoding="utf-8"), re.S)
-    return sorted(html.unescape(t).replace("\xa0", " ") for t in texts)
+@pytest.fixture(scope="module")
+def browser():
+    from browser import chromium_driver
+
+    d = chromium_driver()
+    yield d
+    d.quit()
+
+
+# each picture of a page as the browser lays it out: its file, its width on the page (CSS px)
+PICTURES = """return [...document.querySelectorAll('article img')]
+    .filter(i => i.currentSrc.endsWith('.svg')).map(i => [i.currentSrc, i.clientWidth]);"""
+
+
+def test_every_picture_text_is_at_least_9_px_at_a_1400_px_window(site, browser):
+    """The text of each graph picture, as displayed at a 1400 px window: its labels and
+    caption (font size 10 and up in the SVG; 9 is for constants) are at least 9 px high."""
+    small, seen = [], 0
+    for page in sorted(site.rglob("*.html")):
+        browser.get(page.as_uri())
+        for src, width in browser.execute_script(PICTURES):
+            svg = Path(src.removeprefix("file://")).read_text(encoding="utf-8")
+            view = float(re.search(r'viewBox="[-\d.]+ [-\d.]+ ([\d.]+)', svg).group(1))
+            main = min(float(s) for s in re.findall(r'font-size="([\d.]+)"', svg)
+                       if float(s) >= 10)
+            seen += 1
+            if main * width / view < 9:
+                small.append(f"{page.relative_to(site).parent}: {Path(src).name} "
+                             f"{main * width / view:.1f} px")
+    assert seen >= 12 and not small, small
+
+
+def _make_pictures():
+    spec = importlib.util.spec_from_file_location("make_pictures", DOCS / "make_pictures.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _svg_drawing(path):
+    """What the DOT of a picture says, as its SVG keeps it: each text with its font and size
+    (the coordinates follow the Graphviz build)."""
+    svg = path.read_text(encoding="utf-8")
+    return sorted((html.unescape(t).replace("\xa0", " "), f, s) for f, s, t in re.findall(
+        r'<text[^>]*font-family="([^"]*)" font-size="([^"]*)"[^>]*>(.*?)</text>', svg, re.S))
+
+
+def test_cli_pictures_are_fresh(tmp_path):
+    """docs/img/demo.svg and graph.svg are what `autograd-lite demo` and the CLI page's
+    `graph` command draw now (docs/make_pictures.py, `make pictures`, makes them)."""
+    for path in _make_pictures().cli_pictures(tmp_path):
+        assert _svg_drawing(DOCS / "img" / path.name) == _svg_drawing(path), (
+            f"docs/img/{path.name} is stale: run make pictures")
 
 
 def test_concept_pictures_are_fresh(tmp_path):
     """docs/img/concept_*.svg are what docs/make_pictures.py draws now (compared by their
     text: labels, factors, caption; the coordinates follow the Graphviz build)."""
-    spec = importlib.util.spec_from_file_location("make_pictures", DOCS / "make_pictures.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    for path in module.concept_pictures(tmp_path):
-        assert _svg_text(DOCS / "img" / path.name) == _svg_text(path), (
+    for path in _make_pictures().concept_pictures(tmp_path):
+        assert _svg_drawing(DOCS / "img" / path.name) == _svg_drawing(path), (
             f"docs/img/{path.name} is stale: run python docs/make_pictures.py")
 
 

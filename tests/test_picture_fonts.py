@@ -7,11 +7,11 @@ chromedriver and selenium, or without the font (``fc-list``).
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
 
 import pytest
+from browser import chromium_driver
 
 from autograd_lite.cli import DEMO_FILE, main
 from autograd_lite.viz import FONT_FAMILY
@@ -51,23 +51,7 @@ def _installed(font):
 
 @pytest.fixture(scope="module")
 def browser():
-    webdriver = pytest.importorskip("selenium.webdriver", reason="selenium is not installed")
-    chromium = next((shutil.which(n) for n in ("chromium", "chromium-browser", "google-chrome")
-                     if shutil.which(n)), None)
-    if chromium is None or shutil.which("chromedriver") is None:
-        pytest.skip("headless Chromium is not installed (apt-get install chromium "
-                    "chromium-driver): the pictures' fonts are not tested in a browser")
-    os.environ.setdefault("SE_AVOID_STATS", "true")
-    options = webdriver.ChromeOptions()
-    options.binary_location = chromium
-    for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                "--window-size=1400,900"):
-        options.add_argument(arg)
-    try:
-        d = webdriver.Chrome(service=webdriver.ChromeService(shutil.which("chromedriver")),
-                             options=options)
-    except Exception as e:  # a driver that does not match the browser, no display libraries
-        pytest.skip(f"headless Chromium could not start ({type(e).__name__})")
+    d = chromium_driver()
     yield d
     d.quit()
 

@@ -18,6 +18,7 @@ import autograd_lite as ag
 from autograd_lite import Value
 from autograd_lite.ops import RULES
 from autograd_lite.viz import (
+    CAPTION_WIDTH,
     KINK_FILL,
     LEAF,
     NOT_COMPUTED,
@@ -233,7 +234,7 @@ def test_draw_before_backward_marks_grads_not_computed_and_the_caption_says_so()
     L = (w * x + b).relu()
     before = ag.draw(L, wrt=w).source
     assert _grad_lines(before) == [NOT_COMPUTED] * 6  # not "grad 0": nothing was computed
-    caption = before.rsplit("label=", 1)[1]
+    caption = before.rsplit("label=", 1)[1].replace("\\l    ", " ")  # lines wrapped
     assert "= 3\\l" in caption  # the chain rule, read from the factors, is known
     assert "grad —: not computed yet (L.backward() was not called" in caption
     L.backward()
@@ -245,6 +246,22 @@ def test_draw_before_backward_marks_grads_not_computed_and_the_caption_says_so()
     J = (T * T).sum()
     J.label = "J"
     assert "grad —: not computed yet (J.backward() was not called)" in ag.draw(J).source
+
+
+def test_draw_wraps_long_caption_lines_between_factors():
+    x = Value(0.5, "input_of_the_network")
+    v = x
+    for k in range(3):  # a path of 6 factors: the caption writes each one out
+        v = (v * Value(1.0 + k, f"weight_of_layer_{k}")).tanh()
+        v.label = f"activation_of_layer_{k}"
+    v.backward()
+    caption = ag.draw(v, wrt=x).source.rsplit("label=", 1)[1]
+    lines = [t for t in caption.strip('"\n}').split("\\l") if t]
+    assert len(lines) > 3 and all(len(t) <= CAPTION_WIDTH for t in lines), lines
+    assert all(t.startswith("    ") for t in lines[1:] if not t.startswith("1 path"))
+    joined = " ".join(t.strip() for t in lines)
+    assert joined.count("∂") == 2 * 6  # every factor, none split
+    assert "∂v2/∂input_of_the_network" in joined
 
 
 def test_draw_writes_an_array_of_equal_entries_as_all_and_keeps_the_mask_count():
