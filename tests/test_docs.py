@@ -217,6 +217,38 @@ def test_concept_pictures_are_fresh(tmp_path):
             f"docs/img/{path.name} is stale: run python docs/make_pictures.py")
 
 
+COMING_FROM = sorted((DOCS / "coming-from").glob("*.md"))
+
+
+@pytest.mark.parametrize("page", COMING_FROM, ids=lambda p: p.stem)
+def test_coming_from_pages_both_sides_print_what_the_page_shows(page, tmp_path, monkeypatch):
+    """On the "Coming from" pages each ``python`` block (autograd_lite, or the course's
+    NumPy) and each ``py`` block (the other library: PyTorch, micrograd) runs, in one
+    namespace per language, and every block since the last ``text`` block printed exactly
+    that text: both sides of a pair give the same numbers."""
+    monkeypatch.chdir(tmp_path)
+    text = page.read_text(encoding="utf-8")
+    for lib in ("torch", "micrograd"):
+        if re.search(rf"^```py\n(?:(?!```).)*?^(?:from|import) {lib}\b", text, re.S | re.M):
+            pytest.importorskip(lib)
+    spaces = {"python": {"__name__": "__docs__"}, "py": {"__name__": "__docs__"}}
+    printed, pairs = [], 0
+    for k, (lang, code, _, _) in enumerate(blocks(text)):
+        if lang in spaces:
+            out = io.StringIO()
+            with contextlib.redirect_stdout(out):
+                exec(compile(code, f"{page.name}, block {k + 1}", "exec"), spaces[lang])
+            printed.append((lang, out.getvalue()))
+        elif lang == "text":
+            want = [line.rstrip() for line in code.rstrip("\n").splitlines()]
+            for which, got in printed:
+                assert [line.rstrip() for line in got.rstrip("\n").splitlines()] == want, (
+                    f"{page.name}: a {which} block before text block {k + 1} printed:\n{got}")
+            pairs += len(printed) >= 2
+            printed = []
+    assert pairs >= 1, "a side-by-side pair with its output"
+
+
 def test_subgradient_page_gives_the_frameworks_conventions_and_the_references():
     text = (DOCS / "concepts" / "subgradient.md").read_text(encoding="utf-8")
     for framework in ("PyTorch", "TensorFlow / Keras", "JAX"):
