@@ -168,12 +168,23 @@ PICTURES = """return [...document.querySelectorAll('article img')]
     .filter(i => i.currentSrc.endsWith('.svg')).map(i => [i.currentSrc, i.clientWidth]);"""
 
 
+# what a reader sees of the page: quotes, and text that reads like a raw Sphinx role
+SEEN = """return [document.querySelectorAll('article blockquote').length,
+    (document.querySelector('article') || document.body).innerText];"""
+
+
 def test_every_picture_text_is_at_least_9_px_at_a_1400_px_window(site, browser):
     """The text of each graph picture, as displayed at a 1400 px window: its labels and
-    caption (font size 10 and up in the SVG; 9 is for constants) are at least 9 px high."""
+    caption (font size 10 and up in the SVG; 9 is for constants) are at least 9 px high.
+    And, as the browser shows them, no API page has a quote (a doctest read as one) or a
+    raw role."""
     small, seen = [], 0
     for page in sorted(site.rglob("*.html")):
         browser.get(page.as_uri())
+        if page.relative_to(site).parts[0] == "api":
+            quotes, text = browser.execute_script(SEEN)
+            assert quotes == 0 and ">>>" in text, page
+            assert not re.search(r":(?:func|class|meth|mod|data|attr|exc|obj):", text), page
         for src, width in browser.execute_script(PICTURES):
             svg = Path(src.removeprefix("file://")).read_text(encoding="utf-8")
             view = float(re.search(r'viewBox="[-\d.]+ [-\d.]+ ([\d.]+)', svg).group(1))
