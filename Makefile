@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 PIP    := $(BIN)/python -m pip install -q
 
-.PHONY: demo test install dev lint docs bench bench-quick bench-baseline clean
+.PHONY: demo test install dev lint docs pictures bench bench-quick bench-baseline clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -26,6 +26,10 @@ lint: dev
 
 docs: dev
 	$(BIN)/mkdocs build --strict
+
+# Every picture of the docs and the README (docs/img), the CLI page's included.
+pictures: dev
+	$(BIN)/python docs/make_pictures.py
 
 bench: $(BIN)/python
 	$(PIP) -e ".[bench]"

@@ -33,7 +33,7 @@ import numpy as np
 from .backward import plus, pull, sweep, toposort
 from .explain import GraphNames, as_vjp, number, paren
 from .value import Value
-from .viz import _kink_note, _lines, draw, to_svg
+from .viz import _kink_note, _lines, draw, grad_line, grads_computed, to_svg
 
 __all__ = ["Contribution", "Replay", "Step", "replay"]
 
@@ -437,6 +437,7 @@ def _picture(r: Replay, texts: dict[Value, list[tuple[int, str]]]) -> tuple[str,
     script needs to find them."""
     g = draw(r.root, r.wrt, **r._draw)
     order, names, shown = r.names.order, r.names, _shown(g.body)
+    computed = grads_computed(r.root)
     taken: dict[tuple[Value, int], list[tuple[int, str]]] = {}
     for c, k in r.taken.items():
         taken.setdefault((c.out, c.slot), []).append((k, _edge_line(r, k, c)))
@@ -447,7 +448,7 @@ def _picture(r: Replay, texts: dict[Value, list[tuple[int, str]]]) -> tuple[str,
         if m:
             v = order[int(m.group(1)[1:])]
             pad = _widest(texts[v])
-            old = "\\l" + _lines(["grad " + number(v.grad)])
+            old = "\\l" + _lines([grad_line(v, computed)])
             g.body[j] = stmt.replace(old, "\\l" + _lines([pad]), 1).replace(
                 " [", f' [id="ag_{m.group(1)}" ', 1)
             found["nodes"][r.keys[v]] = {"id": f"ag_{m.group(1)}", "pad": pad.strip()}

@@ -54,6 +54,13 @@ LEAF, OP, ROOT, WRT = "#dbeafe", "#ffffff", "#dcfce7", "#fde68a"
 KINK_FILL, KINK_LINE = "#fed7aa", "#ea580c"
 PATH, EDGE, CONST = "#dc2626", "#6b7280", "#f3f4f6"
 
+# Graphviz sizes each box for the metrics of the font it is told; DejaVu Sans is among the
+# widest sans-serif fonts (Verdana, on Windows and macOS, has the same digit widths), so the
+# boxes hold their text in narrower ones too (Liberation Sans, Arial, Helvetica). Both the
+# system `dot` and the embedded Graphviz know its metrics; SVG gets a fallback list.
+FONT = "DejaVu Sans"
+FONT_FAMILY = "DejaVu Sans,Verdana,Liberation Sans,Arial,Helvetica,sans-serif"
+
 FORMATS = {".svg": "svg", ".png": "png", ".pdf": "pdf", ".dot": "dot", ".gv": "dot"}
 BACKENDS = ("auto", "dot", "wasm")
 
@@ -187,13 +194,14 @@ def draw(root: Value, wrt: Value | None = None, *, max_nodes: int | None = 120,
     why = None if wrt is None else explain_with(names, root, wrt, max_paths, on_path)
     first = why.path_nodes(0) if on_path else []  # (on_path: why has a path)
     keep = _select(root, names.order, on_path, first, max_nodes)
+    computed = grads_computed(root)
 
     g = ChainRuleGraph("autograd", graph_attr={
-        "rankdir": rankdir, "fontname": "Helvetica", "labelloc": "b",
+        "rankdir": rankdir, "fontname": FONT, "labelloc": "b",
         "labeljust": "l", "nodesep": "0.3", "ranksep": "0.45", "fontsize": "13"})
-    g.attr("node", shape="box", style="rounded,filled", fontname="Helvetica", fontsize="11",
+    g.attr("node", shape="box", style="rounded,filled", fontname=FONT, fontsize="11",
            fillcolor=OP, color="#374151")
-    g.attr("edge", fontname="Helvetica", fontsize="10", color=EDGE, fontcolor="#374151",
+    g.attr("edge", fontname=FONT, fontsize="10", color=EDGE, fontcolor="#374151",
            arrowsize="0.7")
     g.explanation, g.n_nodes, g.n_shown = why, len(names.order), len(keep)
 
@@ -204,7 +212,8 @@ def draw(root: Value, wrt: Value | None = None, *, max_nodes: int | None = 120,
     scan = max(1, min(_FOLD_SCAN, _FOLD_WORK // max(1, len(folds))))
     for v in shown:
         i = names.index[v]
-        g.node(f"n{i}", _lines(_node_lines(v, names, full)), **_node_style(v, root, wrt, on_path))
+        g.node(f"n{i}", _lines(_node_lines(v, names, full, computed)),
+               **_node_style(v, root, wrt, on_path))
         if v in folds:
             _fold(g, i, folds[v], keep, on_path, scan)
         for slot, p in enumerate(v.parents):
@@ -219,7 +228,9 @@ def draw(root: Value, wrt: Value | None = None, *, max_nodes: int | None = 120,
                        fontcolor="#4b5563")
             g.edge(src, f"n{i}", **_edge_style(v, slot, names, on_path, full))
 
-    g.attr(label=_lines(_caption(root, wrt, names, why, g.n_nodes, len(keep), max_nodes, full)))
+    g.attr(label=_lines([part for line in _caption(root, wrt, names, why, g.n_nodes, len(keep),
+                                                   max_nodes, full, computed)
+                         for part in _wrap(line)]))
     return g
 
 
@@ -310,13 +321,50 @@ def _visible(text: str) -> str:
     return _UNSAFE.sub(lambda m: repr(m.group())[1:-1], text) if _UNSAFE.search(text) else text
 
 
-def _node_lines(v: Value, names: GraphNames, full: int) -> list[str]:
+def grads_computed(root: Value) -> bool:
+    """Whether a backward has filled in the grads of ``root``'s graph: after ``L.backward()``
+    the root's own grad is dL/dL = 1 (or the seed given), never all zero."""
+    g = root.grad
+    return bool(g != 0) if type(g) is float else bool(np.any(g != 0))
+
+
+NOT_COMPUTED = "grad —"  # a node's grad line before backward: not computed, rather than 0
+
+
+def grad_line(v: Value, computed: bool, full: int = 6) -> str:
+    """The grad line of a node's box: ``grad 3``, or ``grad —`` before any backward."""
+    return "grad " + label_number(v.grad, full) if computed else NOT_COMPUTED
+
+
+def label_number(v: Any, full: int = 6) -> str:
+    """A number or array as a label writes it: like ``explain.number``, without NumPy's
+    padding (``[0, 1.5]``, not ``[[ 0.  ], [ 1.5 ]]``), and an array whose entries are all
+    equal as ``all 0`` (a 0/1 mask with both: ``1 at 3 of 16 entries, 0 elsewhere``)."""
+    if v is None or np.ndim(v) == 0:
+        return number(v, full=full)
+    a = np.asarray(v)
+    if a.dtype == bool:
+        a = a.astype(np.float64)
+    if a.dtype.kind not in "fiu" or a.size == 0:
+        return number(a, full=full)
+    if a.size > 1 and np.all(a == a.flat[0]):
+        return "all " + number(float(a.flat[0]))
+    if a.size > full:
+        return number(a, full=full)
+    text = np.array2string(a, separator=", ", threshold=full + 1, max_line_width=60,
+                           formatter={"float_kind": lambda t: number(float(t)),
+                                      "int_kind": lambda t: number(float(t))})
+    flat = " ".join(line.strip() for line in text.splitlines())
+    return flat if len(flat) <= 64 else text
+
+
+def _node_lines(v: Value, names: GraphNames, full: int, computed: bool = True) -> list[str]:
     name = names(v)
     lines = [name if v.rule is None else f"{name} = {names.formula(v)}"]
     if type(v.data) is not float:
         lines.append(f"{v.shape} {v.dtype}" if v.shape else f"0-d {v.dtype}")
-    lines.append("data " + number(v.data, full=full))
-    lines.append("grad " + number(v.grad, full=full))
+    lines.append("data " + label_number(v.data, full))
+    lines.append(grad_line(v, computed, full))
     ctx = v.params
     if "subgradient" in ctx:
         lines.append(f"{v.op}'(0) = {ctx['subgradient'] + 0.0:g} (subgradient)")
@@ -346,7 +394,7 @@ def _const_label(c: Any, names: GraphNames, full: int) -> str:
     name = names(c)
     if type(c) is float or np.ndim(c) == 0:
         return name if name == number(float(c)) else f"{name} = {number(float(c))}"
-    return f"{name}: constant {np.shape(c)} {np.asarray(c).dtype}\n{number(c, full=full)}"
+    return f"{name}: constant {np.shape(c)} {np.asarray(c).dtype}\n{label_number(c, full)}"
 
 
 def _edge_style(v: Value, slot: int, names: GraphNames, on_path: Mapping[Value, int],
@@ -359,10 +407,10 @@ def _edge_style(v: Value, slot: int, names: GraphNames, on_path: Mapping[Value, 
     value = factor_value(v, slot)
     if as_vjp(v, slot, value):
         tail = "(a vector-Jacobian product)"
-    elif number(value, full=full) == symbol:
+    elif label_number(value, full) == symbol:
         tail = ""
     else:
-        tail = "= " + number(value, full=full)
+        tail = "= " + label_number(value, full)
     attrs = {"label": _lines([t for t in (head, tail, _kink_note(v)) if t])}
     if v in on_path and p in on_path:
         attrs.update(color=PATH, fontcolor=PATH, penwidth="2.2")
@@ -380,16 +428,17 @@ def _kink_note(v: Value) -> str:
 
 
 def _caption(root: Value, wrt: Value | None, names: GraphNames, why: Explanation | None,
-             n: int, shown: int, budget: int | None, full: int) -> list[str]:
+             n: int, shown: int, budget: int | None, full: int,
+             computed: bool = True) -> list[str]:
     lines = []
     if why is None:
-        lines.append(f"{names(root)} = {number(root.data, full=full)}")
+        lines.append(f"{names(root)} = {label_number(root.data, full)}")
         lines.append("each edge input → op: ∂out/∂in = the factor's symbol, = its value here")
     elif why.n_paths == 0:
         lines.append(f"{names(root)} does not depend on {names(wrt)}: {why.lhs} = 0")
     else:
         lhs = f"{why.lhs} = Σ over paths Π factors"
-        total = number(why.total, full=full)
+        total = label_number(why.total, full)
         if why.tensor:
             lines.append(f"{lhs} (composed as vector-Jacobian products) =")
             lines.append(total)
@@ -406,10 +455,32 @@ def _caption(root: Value, wrt: Value | None, names: GraphNames, why: Explanation
             line += (": " + " · ".join(f.partial for f in p) + " = "
                      + " · ".join(paren(f.symbol) for f in p))
         lines.append(line)
+    if not computed:
+        lines.append(f"{NOT_COMPUTED}: not computed yet ({names(root)}.backward() was not called"
+                     + ("; the sum above is the chain rule read from the factors)" if why
+                        and why.n_paths else ")"))
     if shown < n:
         lines.append(f"showing {shown:,} of {n:,} nodes (max_nodes={budget}); dashed boxes "
                      "stand for the folded rest")
     return lines
+
+
+CAPTION_WIDTH = 76  # characters per caption line: a caption wider than the graph shrinks it
+_BREAKS = re.compile(r"(?<= [·+=] )|(?<=: )|(?<=, )")
+
+
+def _wrap(line: str, width: int = CAPTION_WIDTH) -> list[str]:
+    """A long caption line cut after its ' · ', ' + ', ' = ', ': ' or ', ' (a factor or a
+    term is never split), the rest indented."""
+    if len(line) <= width:
+        return [line]
+    out, cur = [], ""
+    for piece in _BREAKS.split(line):
+        if cur and len(cur) + len(piece) > width:
+            out.append(cur.rstrip())
+            cur = "    "
+        cur += piece
+    return [*out, cur.rstrip()] if cur.strip() else out
 
 
 def _product_terms(why: Explanation, k: int, cap: int) -> list[str]:
@@ -462,9 +533,10 @@ def _render_bytes(source: str, fmt: str, backend: str) -> bytes:
     if "\0" in source:  # Graphviz reads text up to a NUL: the rest would be cut off silently
         raise RenderError("the DOT text holds a NUL character (\\0), which Graphviz cannot "
                           "read: remove it from the labels (draw() shows it as \\x00)")
-    if _choose(fmt, backend) == "dot":
-        return _run_dot(source, fmt)
-    return _run_wasm(source, backend)
+    out = _run_dot(source, fmt) if _choose(fmt, backend) == "dot" else _run_wasm(source, backend)
+    if fmt == "svg":  # a viewer without DejaVu Sans picks the next font, not its default serif
+        out = out.replace(f'font-family="{FONT}"'.encode(), f'font-family="{FONT_FAMILY}"'.encode())
+    return out
 
 
 TOO_BIG = ("draw it with a smaller max_nodes (e.g. ag.draw(L, max_nodes=120), which folds "

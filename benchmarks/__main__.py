@@ -81,21 +81,13 @@ def report(results: list, took: float, cfg: harness.Config) -> str:
                "measured in one run on the machine described here. Rerun it on yours: "
                "only ratios taken in the same run mean anything.")
     out.append("")
-    out.append(harness.markdown_table(["", ""], [[k, v] for k, v in harness.machine()]))
+    out.append(harness.markdown_table(["the run", "details"],
+                                      [[k, v] for k, v in harness.machine()]))
     out.append("")
     out.append("## How the figures are taken")
     out.append("")
     out.extend(f"- {line}" for line in METHOD)
     out.append("")
-    targets = [t for r in results for t in r.targets]
-    if targets:
-        out.append("## Targets")
-        out.append("")
-        out.append(harness.markdown_table(
-            ["workload", "what", "measured", "target", "met"],
-            [[t.workload, t.what, t.measured, t.limit, "yes" if t.met else "**no**"]
-             for t in targets]))
-        out.append("")
     out.extend(baseline.section(results, cfg))
     for r in results:
         for s in r.sections:
@@ -106,6 +98,18 @@ def report(results: list, took: float, cfg: harness.Config) -> str:
             out.extend(f"- {n}" for n in s.notes)
             if s.notes:
                 out.append("")
+    targets = [t for r in results for t in r.targets]
+    if targets:  # after the figures: the project's own goals, not what a user needs first
+        out.append("## Targets")
+        out.append("")
+        out.append("The speed goals this project set itself against its peers; **no** marks "
+                   "one not met yet.")
+        out.append("")
+        out.append(harness.markdown_table(
+            ["workload", "what", "measured", "target", "met"],
+            [[t.workload, t.what, t.measured, t.limit, "yes" if t.met else "**no**"]
+             for t in targets]))
+        out.append("")
     checks = [c for r in results for c in r.checks]
     skipped = [s for r in results for s in r.skipped]
     out.append("## Correctness cross-checks (run before any timing)")

@@ -1,13 +1,23 @@
-"""Make the pictures of the documentation in docs/img: run every demo, draw the concept graphs.
+"""Make every picture of the documentation in docs/img: run every demo, draw the concept
+graphs, and run the two commands the CLI page and the README show (``autograd-lite demo``
+and ``autograd-lite graph``).
 
-Run ``python docs/make_pictures.py`` from the repository root after changing a demo or
-the pictures. Plots need matplotlib (the ``plot`` extra).
+Run ``make pictures`` (or ``python docs/make_pictures.py`` from the repository root, with
+the package installed or ``PYTHONPATH=.``) after changing a demo or the pictures; plots need
+matplotlib (the ``plot`` extra). The tests fail when a graph picture is stale
+(tests/test_docs.py, test_examples.py, test_cli.py): they compare each SVG's texts with their
+font and size (what the DOT says), not its bytes, whose coordinates vary with the Graphviz
+build.
 """
 
 from __future__ import annotations
 
+import contextlib
+import io
 import runpy
+import shutil
 import sys
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -44,6 +54,23 @@ def concept_pictures(img: Path = IMG) -> list[Path]:
     return paths
 
 
+# the CLI page's example (docs/cli.md shows this command and its output above the picture)
+GRAPH_COMMAND = ["graph", "relu(w*x + b)", "--at", "w=2", "x=3", "b=-1", "--wrt", "w"]
+
+
+def cli_pictures(img: Path = IMG) -> list[Path]:
+    """demo.svg and graph.svg, as ``autograd-lite demo`` and the CLI page's ``graph`` command
+    write them; returns their paths."""
+    from autograd_lite.cli import DEMO_FILE
+    from autograd_lite.cli import main as cli
+
+    with tempfile.TemporaryDirectory() as tmp, contextlib.redirect_stdout(io.StringIO()):
+        assert cli(["demo", "--out", tmp]) == 0
+        shutil.copyfile(Path(tmp) / DEMO_FILE, img / "demo.svg")
+        assert cli([*GRAPH_COMMAND, "-o", str(img / "graph.svg")]) == 0
+    return [img / "demo.svg", img / "graph.svg"]
+
+
 def main() -> int:
     IMG.mkdir(parents=True, exist_ok=True)
     for name in DEMOS:
@@ -51,6 +78,7 @@ def main() -> int:
         sys.argv = [str(path), "--out", str(IMG)]
         runpy.run_path(str(path), run_name="__main__")
     concept_pictures()
+    cli_pictures()
     print(f"pictures written to {IMG}")
     return 0
 

@@ -16,9 +16,20 @@ from cases import CASES, draw
 
 import autograd_lite as ag
 from autograd_lite import Value
-from autograd_lite.explain import number
 from autograd_lite.ops import RULES
-from autograd_lite.viz import KINK_FILL, LEAF, OP, PATH, ROOT, WRT, RenderError, to_svg
+from autograd_lite.viz import (
+    CAPTION_WIDTH,
+    KINK_FILL,
+    LEAF,
+    NOT_COMPUTED,
+    OP,
+    PATH,
+    ROOT,
+    WRT,
+    RenderError,
+    label_number,
+    to_svg,
+)
 
 GOLDEN = Path(__file__).parent / "golden"
 HAS_DOT = shutil.which("dot") is not None
@@ -51,6 +62,8 @@ def drawn_value(lines):
     the symbol (``∂L/∂x = 1``, where the symbol is its value)."""
     value = [t[2:] for t in lines if t.startswith("= ")]
     text = value[0] if value else lines[0].rsplit("= ", 1)[1]
+    if text.startswith("all "):  # every entry the same: broadcasts against the expected array
+        return np.array(float(text[4:]))
     return np.array(ast.literal_eval(text), dtype=float)
 
 
@@ -124,8 +137,8 @@ def test_draw_nodes_show_op_data_grad_and_tensor_summaries():
     L.backward()
     n = nodes(ag.draw(L).source)
     assert n["n0"][0] == ["T", "(3, 4) float32", "data mean 5.5, range [0, 11]",
-                          "grad 1 at 12 of 12 entries, 0 elsewhere"]
-    assert n["n2"][0][:3] == ["s", "(2,) float16", "data [ 1., -2.]"]
+                          "grad all 1"]
+    assert n["n2"][0][:3] == ["s", "(2,) float16", "data [1, -2]"]
     assert n["n4"][0][0] == "L = v1 + v3"  # an unlabelled root is L
 
 
@@ -147,7 +160,7 @@ def test_draw_marks_relu_subgradient_and_kinks():
     (lines, _), = edges(src)[("n4", "n5")]
     assert lines == ["∂a/∂z = 1[z>0]", "= 0.5", "relu'(0) = 0.5 used"]
     (lines, _), = [e for es in edges(src).values() for e in es if "1[T>0]" in e[0][0]]
-    assert lines[1:] == ["= [0., 0., 0., 1.]", "relu'(0) = 0 used at 2 of 4 entries"]
+    assert lines[1:] == ["= [0, 0, 0, 1]", "relu'(0) = 0 used at 2 of 4 entries"]
 
 
 def test_draw_kink_edge_says_how_many_entries_used_the_subgradient_not_at_what():
@@ -159,7 +172,7 @@ def test_draw_kink_edge_says_how_many_entries_used_the_subgradient_not_at_what()
     assert "subgradient at 1" not in edge  # reads as "relu'(0) = 1" on a relu'(0) = 0 graph
     assert "1 of 4" in edge
     (lines, _), = edges(src)[("n0", "n1")]
-    assert lines == ["∂v1/∂x = 1[x>0]", "= [0., 0., 1., 1.]",
+    assert lines == ["∂v1/∂x = 1[x>0]", "= [0, 0, 1, 1]",
                      "relu'(0) = 0 used at 1 of 4 entries"]
 
 
@@ -212,13 +225,78 @@ def test_draw_wrt_highlights_every_path_and_writes_the_caption():
     assert g.explanation.total == x.grad == 7.0
 
 
+def _grad_lines(source):
+    return [t for lines, _ in nodes(source).values() for t in lines if t.startswith("grad")]
+
+
+def test_draw_before_backward_marks_grads_not_computed_and_the_caption_says_so():
+    w, x, b = Value(2.0, "w"), Value(3.0, "x"), Value(-1.0, "b")
+    L = (w * x + b).relu()
+    before = ag.draw(L, wrt=w).source
+    assert _grad_lines(before) == [NOT_COMPUTED] * 6  # not "grad 0": nothing was computed
+    caption = before.rsplit("label=", 1)[1].replace("\\l    ", " ")  # lines wrapped
+    assert "= 3\\l" in caption  # the chain rule, read from the factors, is known
+    assert "grad —: not computed yet (L.backward() was not called" in caption
+    L.backward()
+    after = ag.draw(L, wrt=w).source
+    assert NOT_COMPUTED not in after and "not computed" not in after
+    assert sorted(_grad_lines(after)) == sorted(
+        ["grad 3", "grad 2", "grad 1", "grad 1", "grad 1", "grad 1"])
+    T = Value(np.arange(4.0), "T")
+    J = (T * T).sum()
+    J.label = "J"
+    assert "grad —: not computed yet (J.backward() was not called)" in ag.draw(J).source
+
+
+def test_draw_wraps_long_caption_lines_between_factors():
+    x = Value(0.5, "input_of_the_network")
+    v = x
+    for k in range(3):  # a path of 6 factors: the caption writes each one out
+        v = (v * Value(1.0 + k, f"weight_of_layer_{k}")).tanh()
+        v.label = f"activation_of_layer_{k}"
+    v.backward()
+    caption = ag.draw(v, wrt=x).source.rsplit("label=", 1)[1]
+    lines = [t for t in caption.strip('"\n}').split("\\l") if t]
+    assert len(lines) > 3 and all(len(t) <= CAPTION_WIDTH for t in lines), lines
+    assert all(t.startswith("    ") for t in lines[1:] if not t.startswith("1 path"))
+    joined = " ".join(t.strip() for t in lines)
+    assert joined.count("∂") == 2 * 6  # every factor, none split
+    assert "∂v2/∂input_of_the_network" in joined
+
+
+def test_draw_writes_an_array_of_equal_entries_as_all_and_keeps_the_mask_count():
+    Z = Value(-np.ones(16), "Z")  # every ReLU input negative: the factor is 0 everywhere
+    L = Z.relu().sum()
+    L.backward()
+    src = ag.draw(L).source
+    assert "grad all 0" in src and "= all 0\\l" in src and "1 at 0 of 16" not in src
+    assert "data all -1" in src
+    M = Value(np.linspace(-1.0, 1.0, 16), "M")  # half of the mask is 1
+    J = M.relu().sum()
+    J.backward()
+    assert "= 1 at 8 of 16 entries, 0 elsewhere" in ag.draw(J).source
+
+
+def test_draw_labels_carry_no_numpy_padding_and_no_negative_zero():
+    c = Value(np.array([[0.0], [1.5], [-0.0], [2.25]]), "c")
+    L = (c * -1.0).relu().sum() + (c * 0.0).sum()
+    L.backward()
+    src = ag.draw(L).source
+    assert "data [[0], [1.5], [0], [2.25]]" in src
+    labels = " ".join(re.findall(r'label="((?:[^"\\]|\\.)*)"', src))
+    assert not re.search(r"\[ |\d\.(?=[\],\s])| \]|\d\.0*\]|(?<![\w.])-0(?![.\d])", labels), labels
+    assert label_number(np.array([1.0, -2.0], np.float16)) == "[1, -2]"
+    assert label_number(np.zeros((3, 5))) == "all 0" and label_number(np.ones(2)) == "all 1"
+    assert label_number(np.array([[0.12345], [0.0]])) == "[[0.1235], [0]]"
+
+
 def test_draw_caption_for_tensors_and_for_a_node_not_on_any_path(rng):
     W = Value(rng.normal(size=(2, 2)), "W")
     L = (rng.normal(size=(3, 2)) @ W).relu().mean()
     L.backward()
     src = ag.draw(L, wrt=W).source
     assert "(composed as vector-Jacobian products)" in src
-    assert number(W.grad).replace("\n", "\\l") in src  # the total, in the caption
+    assert label_number(W.grad).replace("\n", "\\l") in src  # the total, in the caption
     assert "∂v1/∂W = c1ᵀ @ (·)" in src  # the data batch is the constant c1
     lonely = Value(1.0, "u")
     assert "L does not depend on u: dL/du = 0" in ag.draw(L, wrt=lonely).source
