@@ -75,8 +75,77 @@ def _share(i: int, g: Value, node: Value, vals: tuple) -> Any:
     return ops._spread(g, x, ctx) * share
 
 
+def _dtype(a: Any) -> Any:
+    return a.dtype if type(a) is Value else np.result_type(a)
+
+
+def _place(parts: list, like: Any, ctx: dict) -> Any:
+    """ops._col2im with recorded ops: each kernel offset's part (N, C, OH, OW) scattered where
+    it came from in the zero-padded x, added up, the padding cut off."""
+    (ph, pw), (sh, sw), (kh, kw) = ctx["padding"], ctx["stride"], ctx["kernel"]
+    n, c, h, w = np.shape(like)
+    zeros = np.zeros((n, c, h + 2 * ph, w + 2 * pw), _dtype(like))
+    oh, ow = np.shape(parts[0])[2:]
+    total = sum(ops.SCATTER(part, index=(slice(None), slice(None), slice(i, i + sh * oh, sh),
+                                         slice(j, j + sw * ow, sw)), like=zeros)
+                for (i, j), part in zip(np.ndindex(kh, kw), parts))
+    return total[:, :, ph:ph + h, pw:pw + w] if ph or pw else total
+
+
+def _windows(x: Any, ctx: dict) -> list:
+    """ops._offsets with recorded ops: per kernel offset, every window's entry there."""
+    (ph, pw), (sh, sw), (kh, kw) = ctx["padding"], ctx["stride"], ctx["kernel"]
+    if ph or pw:
+        n, c, h, w = np.shape(x)
+        x = ops.SCATTER(x, index=(slice(None), slice(None), slice(ph, ph + h), slice(pw, pw + w)),
+                        like=np.zeros((n, c, h + 2 * ph, w + 2 * pw), _dtype(x)))
+    oh, ow = (np.shape(x)[2] - kh) // sh + 1, (np.shape(x)[3] - kw) // sw + 1
+    return [x[:, :, i:i + sh * oh:sh, j:j + sw * ow:sw] for i, j in np.ndindex(kh, kw)]
+
+
+def _rows(a: Any) -> Any:
+    """(N, C, OH, OW) -> (N·OH·OW, C): one row per output position."""
+    n, c = np.shape(a)[:2]
+    return np.reshape(np.transpose(a, (0, 2, 3, 1)), (-1, c))
+
+
+def _conv2d(i: int, g: Any, node: Value, vals: tuple) -> Any:
+    """conv2d is bilinear: ∂/∂x is col2im(wᵀ @ g), ∂/∂w is g @ im2col(x)ᵀ; both written with
+    recorded ops (per kernel offset: a matrix product), so they are differentiated again."""
+    x, w, ctx = vals[0], vals[1], node._ctx
+    g = g if type(g) is Value else np.asarray(g)
+    n, o, oh, ow = np.shape(g)
+    kh, kw = ctx["kernel"]
+    if i == 0:  # the part of x's gradient at offset (a, b): g's rows @ w[:, :, a, b]
+        parts = [np.transpose(np.reshape(_rows(g) @ w[:, :, a, b], (n, oh, ow, -1)), (0, 3, 1, 2))
+                 for a, b in np.ndindex(kh, kw)]
+        return _place(parts, node.parents[0]._data if type(x) is Value else x, ctx)
+    cols = [np.transpose(_rows(g)) @ _rows(part) for part in _windows(x, ctx)]  # (O, C) each
+    return np.reshape(ops.STACK(*cols, axis=-1), np.shape(w))
+
+
+def _avg_pool2d(i: int, g: Any, node: Value, vals: tuple) -> Any:
+    """Each window's g/n back to its entries: linear in g, with a factor free of x."""
+    ctx = node._ctx
+    if type(g) is not Value:
+        return node._op.factors[0].vjp(np.asarray(g), *_saved(node))
+    return _place([g * (1.0 / ctx["n"])] * ctx["n"], node.parents[0]._data, ctx)
+
+
+def _max_pool2d(i: int, g: Any, node: Value, vals: tuple) -> Any:
+    """g shared by each window's entries equal to its max: per kernel offset, 1[x = max]/#ties
+    is piecewise constant, a step node of that offset's entries; the ties (the first pass's
+    kinks) are counted again on the first of them."""
+    x, ctx = node.parents[0], node._ctx
+    shares = [ops.STEP(part, value=(at / ctx["ties"]).astype(x.dtype),
+                       of="max_pool2d", at=ctx.get("kinks", 0) if k == 0 else 0)
+              for k, (part, at) in enumerate(zip(_windows(x, ctx), ctx["at"]))]
+    return _place([_times(g, share) for share in shares], x._data, ctx)
+
+
 OWN = {"cross_entropy": _cross_entropy, "binary_cross_entropy_with_logits": _bce_logits,
-       "getitem": _getitem, "max": _share, "min": _share}
+       "getitem": _getitem, "max": _share, "min": _share,
+       "conv2d": _conv2d, "avg_pool2d": _avg_pool2d, "max_pool2d": _max_pool2d}
 
 
 def _saved(node: Value) -> tuple:

@@ -335,3 +335,51 @@ def test_max_ties_are_kinks_of_the_second_pass_too():
     np.testing.assert_array_equal(g.data, [0.0, 3.0, 3.0])
     np.testing.assert_array_equal(ag.grad(g.sum(), x).data, [0.0, 1.0, 1.0])
     assert {(k.op, k.count) for k in ag.kinks(g.sum())} == {("step", 2), ("max", 2)}
+
+
+# --- convolution and pooling ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("pool", [None, "max", "avg", "max3s1"])
+@pytest.mark.parametrize("stride,padding", [(1, 0), (1, 1), (2, 0), (2, 1)])
+def test_conv_and_pool_hvp_against_torch_double_backward(stride, padding, pool):
+    torch = pytest.importorskip("torch")
+    F = torch.nn.functional
+    rng = np.random.default_rng(zlib.crc32(f"{stride}{padding}{pool}".encode()))
+    x, w = rng.normal(size=(2, 2, 7, 7)), rng.normal(size=(3, 2, 3, 3))
+    v, u = rng.normal(size=x.shape), rng.normal(size=w.shape)
+    pools = {"max": (ag.max_pool2d, F.max_pool2d, (2,)), "avg": (ag.avg_pool2d, F.avg_pool2d, (2,)),
+             "max3s1": (ag.max_pool2d, F.max_pool2d, (3, 1))}  # overlapping windows
+
+    def f(x, w, conv, tanh, which):
+        y = tanh(conv(x, w, stride=stride, padding=padding) ** 2)
+        if pool:
+            y = pools[pool][which](y, *pools[pool][2])
+        return (y ** 3).sum()
+
+    X, W = Value(x), Value(w)
+    gx, gw = ag.grad(f(X, W, ag.conv2d, ag.tanh, 0), [X, W], create_graph=True)
+    hx, hw = ag.grad((gx * v).sum() + (gw * u).sum(), [X, W])
+    tx, tw = (torch.tensor(a, requires_grad=True) for a in (x, w))
+    ax, aw = torch.autograd.grad(f(tx, tw, F.conv2d, torch.tanh, 1), [tx, tw], create_graph=True)
+    bx, bw = torch.autograd.grad((ax * torch.tensor(v)).sum() + (aw * torch.tensor(u)).sum(),
+                                 [tx, tw])
+    for ours, theirs in ((gx, ax), (gw, aw), (hx, bx), (hw, bw)):
+        np.testing.assert_allclose(ours.data, theirs.detach().numpy(), rtol=1e-9, atol=1e-9)
+
+
+def test_conv_of_a_data_batch_second_order_in_the_weights():
+    x = np.arange(32.0).reshape(1, 2, 4, 4) / 10  # a constant: no dL/dx
+    W = Value(np.full((1, 2, 2, 2), 0.1))
+    g = ag.grad((ag.conv2d(x, W) ** 2).sum(), W, create_graph=True)  # 2 Σ y · x-window
+    ag.gradcheck(lambda ws: ag.grad((ag.conv2d(x, ws[0]) ** 2).sum(), ws[0],
+                                    create_graph=True).sum(), [W])
+    assert g.shape == W.shape
+
+
+def test_max_pool_ties_are_kinks_of_the_second_pass_too():
+    x = Value(np.array([[[[1.0, 2.0], [2.0, 0.0]]]]))  # one window, two entries tied at 2
+    g = ag.grad(ag.max_pool2d(x, 2).sum() ** 2, x, create_graph=True)  # 2·max·1[x = max]/2
+    np.testing.assert_array_equal(g.data, [[[[0.0, 2.0], [2.0, 0.0]]]])
+    np.testing.assert_array_equal(ag.grad(g.sum(), x).data, [[[[0.0, 1.0], [1.0, 0.0]]]])
+    assert {(k.op, k.count) for k in ag.kinks(g.sum())} == {("step", 2), ("max_pool2d", 2)}
