@@ -73,7 +73,7 @@ def tanh_second(out: Path, written: list, x0: float = 0.5) -> float:
     print(f"3. The graph of tanh''(x) at x = {x0:g}")
     x = ag.Value(x0, "x")
     y = x.tanh()
-    y.label = "tanh(x)"
+    y.label = "y"
     d1 = ag.grad(y, x, create_graph=True)
     d1.label = "tanh'"
     d2 = ag.grad(d1, x, create_graph=True)
