@@ -84,6 +84,14 @@ def report(results: list, took: float, cfg: harness.Config) -> str:
     out.append(harness.markdown_table(["the run", "details"],
                                       [[k, v] for k, v in harness.machine()]))
     out.append("")
+    summary = [line for r in results for line in r.summary]
+    if summary:
+        out.append("## What the numbers mean for you")
+        out.append("")
+        out.append("Medians of this run; a ratio below 1 means autograd_lite took less time.")
+        out.append("")
+        out.extend(f"- {line}" for line in summary)
+        out.append("")
     out.append("## How the figures are taken")
     out.append("")
     out.extend(f"- {line}" for line in METHOD)

@@ -93,6 +93,7 @@ class Result:
     checks: list[str] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
     comparisons: list[Comparison] = field(default_factory=list)
+    summary: list[str] = field(default_factory=list)  # for users, in plain words, first on the page
 
 
 class CrossCheckError(AssertionError):

@@ -69,4 +69,9 @@ def run(cfg: Config) -> Result:
                               "left", f"{fmt_bytes(ag['per_step'])}; {ag['collected']} objects",
                               "no growth (< 1 KiB/step); 0 objects",
                               ag["per_step"] < 1024 and ag["collected"] == 0))
+    res.summary.append(
+        "**Long training loops**: a step's graph is freed when its loss goes, even with the "
+        f"garbage collector off ({fmt_bytes(ag['per_step'])} kept per step"
+        + (f"; micrograd keeps {fmt_bytes(found['micrograd']['per_step'])}" if "micrograd" in found
+           else "") + ").")
     return res

@@ -221,6 +221,13 @@ def run(cfg: Config) -> Result:
         for n, t in times.items():
             sec.rows.append([name, n, fmt_time(median(t)), fmt_ratio(t, base),
                              fmt_ratio(t, times["PyTorch"]) if "PyTorch" in times else "—"])
+        a = median(times["autograd_lite"])
+        res.summary.append(
+            f"**A small CNN** (the digits, {name}): a step takes {fmt_time(a)}, "
+            f"{a / median(base):.2g}× a hand-written NumPy CNN (im2col), "
+            f"{a / median(times[OFFSETS]):.2g}× a faster one"
+            + (f", {a / median(times['PyTorch']):.2g}× PyTorch" if "PyTorch" in times else "")
+            + ".")
         for ref, what in ((base, "hand-written NumPy"), (times[OFFSETS], OFFSETS)):
             r = median(times["autograd_lite"]) / median(ref)
             res.targets.append(Target("W6", f"time per step vs {what}, {name}", f"{r:.3g}×",
