@@ -1,7 +1,9 @@
 """The relu'(0) study: the quick mode end to end, and its parts."""
 
 import argparse
+import contextlib
 import csv
+import io
 import subprocess
 import sys
 from pathlib import Path
@@ -15,10 +17,17 @@ from autograd_lite.studies import relu0 as study
 
 
 @pytest.fixture(scope="module")
-def quick(tmp_path_factory):
+def quick_run(tmp_path_factory):
     out = tmp_path_factory.mktemp("relu0")
-    assert study.main(["--quick", "--out", str(out)]) == 0
-    return out
+    printed = io.StringIO()
+    with contextlib.redirect_stdout(printed):
+        assert study.main(["--quick", "--out", str(out)]) == 0
+    return out, printed.getvalue()
+
+
+@pytest.fixture(scope="module")
+def quick(quick_run):
+    return quick_run[0]
 
 
 def _rows(path):
@@ -75,6 +84,69 @@ def test_study_quick_markdown_says_what_it_used(quick):
     assert "How often is a pre-activation exactly 0?" in text
     assert "Fewer bits, more zeros: held." in text
     assert "| float16 | replace |" in text
+
+
+def test_study_quick_says_it_is_a_smoke_run(quick_run):
+    out, printed = quick_run
+    note = study.smoke_note(study.QUICK)
+    assert note.startswith("SMOKE RUN (--quick)") and "numbers mean nothing" in note
+    assert "`autograd-lite study relu0`" in note and "3 epoch(s), 2 seeds" in note
+    # said at the start of what it prints, and at the start and end of its summary
+    assert printed.splitlines()[1] == note
+    text = (out / "relu0_results.md").read_text()
+    assert text.startswith(f"**{note}**\n") and text.rstrip().endswith(f"**{note}**")
+    assert printed.count(note) == 3
+
+
+def test_study_full_run_says_nothing_of_a_smoke_run(tiny_summary):
+    text = study.markdown(tiny_summary, TINY, "digits", 1.0)
+    assert "SMOKE" not in text and text.startswith("Data: digits")
+
+
+def test_study_quick_has_a_few_points_per_curve_and_stays_small():
+    assert study.QUICK.epochs >= 3 and study.QUICK.seeds <= 2 and study.QUICK.hidden <= 64
+
+
+def _figures(monkeypatch, summary, st, folder, smoke):
+    """The matplotlib figures that :func:`study.plot` draws, kept open for inspection."""
+    plt = pytest.importorskip("matplotlib.pyplot")
+    figs = []
+    monkeypatch.setattr(plt, "close", figs.append)
+    paths = study.plot(summary, st, folder, smoke=smoke)
+    assert [p.name for p in paths] == ["relu0_distance.png", "relu0_accuracy.png",
+                                       "relu0_init.png"]
+    return figs
+
+
+def _titles(fig):
+    return [fig._suptitle.get_text()] if fig._suptitle else [ax.get_title() for ax in fig.axes]
+
+
+def test_study_plots_of_a_smoke_run_say_so(monkeypatch, tmp_path, tiny_summary):
+    figs = _figures(monkeypatch, tiny_summary, TINY, tmp_path, smoke=True)
+    try:
+        for fig in figs:
+            assert _titles(fig)[0].startswith(study.SMOKE_TITLE + "\n"), _titles(fig)
+        assert "numbers mean nothing" in study.SMOKE_TITLE
+    finally:
+        for fig in figs:
+            fig.clf()
+    plain = _figures(monkeypatch, tiny_summary, TINY, tmp_path, smoke=False)
+    assert not any("SMOKE" in t for fig in plain for t in _titles(fig))
+
+
+def test_study_accuracy_plot_of_one_epoch_is_readable(monkeypatch, tmp_path, tiny_summary):
+    assert TINY.epochs == 1
+    acc = _figures(monkeypatch, tiny_summary, TINY, tmp_path, smoke=False)[1]
+    for ax in acc.axes:
+        lo, hi = ax.get_xlim()
+        assert (lo, hi) == (0.5, 1.5)  # an epoch wide, not 0.1 around the point
+        assert [t for t in ax.get_xticks() if lo <= t <= hi] == [1.0]
+        # each choice is a visible marker with its range bar (a band of one point is empty)
+        markers = [ln for ln in ax.get_lines() if ln.get_marker() == "o"]
+        assert len(markers) == 2 and all(ln.get_markersize() >= 5 for ln in markers)
+        assert len(ax.collections) >= 2  # the two range bars
+    assert acc._suptitle.get_text().startswith("Mean (dot) and range (bar)")
 
 
 def test_study_replace_relu_replaces_instead_of_multiplying():
@@ -212,7 +284,7 @@ def test_study_arguments():
     study.add_arguments(parser)
     args = parser.parse_args(["--quick", "--seeds", "3"])
     st = study.settings_from(args)
-    assert st == study.Settings(hidden=64, epochs=1, seeds=3, inits=6)
+    assert st == study.Settings(hidden=64, epochs=3, seeds=3, inits=6)
     assert study.settings_from(parser.parse_args([])) == study.FULL
     with pytest.raises(SystemExit):
         parser.parse_args(["--seeds", "0"])

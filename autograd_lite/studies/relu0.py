@@ -83,7 +83,18 @@ class Settings:
 
 
 FULL = Settings()
-QUICK = Settings(hidden=64, epochs=1, seeds=2, inits=6)
+# A smoke test of the pipeline (seconds; the test suite runs it): 3 epochs give each learning
+# curve three points, far too few seeds and epochs for its numbers to mean anything.
+QUICK = Settings(hidden=64, epochs=3, seeds=2, inits=6)
+SMOKE = ("SMOKE RUN (--quick): it only checks that the study runs end to end, in seconds; "
+         "with {st.epochs} epoch(s), {st.seeds} seeds and {st.inits} initialisations its "
+         "numbers mean nothing. For the study itself run `autograd-lite study relu0` "
+         "(a few minutes on two cores).")
+
+
+def smoke_note(st: Settings) -> str:
+    """The warning that heads every output of a ``--quick`` run."""
+    return SMOKE.format(st=st)
 
 
 # --- data ---------------------------------------------------------------------------------
@@ -544,10 +555,15 @@ def table_rows(summary: dict, st: Settings) -> list[dict]:
     return rows
 
 
-def markdown(summary: dict, st: Settings, source: str, seconds: float) -> str:
-    """The results as markdown: settings, three tables, and what held."""
+def markdown(summary: dict, st: Settings, source: str, seconds: float,
+             smoke: bool = False) -> str:
+    """The results as markdown: settings, three tables, and what held.
+
+    With ``smoke`` (a ``--quick`` run) it opens and ends with :func:`smoke_note`.
+    """
     per_epoch = math.ceil(N_TRAIN / st.batch)
-    lines = [
+    lines = [f"**{smoke_note(st)}**", ""] if smoke else []
+    lines += [
         f"Data: {source}; {N_TRAIN} train / {N_TEST} test images. MLP 64-{st.hidden}-"
         f"{st.hidden}-10, plain SGD (lr {st.lr:g}, batch {st.batch}), {st.epochs} epoch(s) = "
         f"{st.epochs * per_epoch} steps per run, {st.seeds} seed(s) per precision; "
@@ -568,6 +584,8 @@ def markdown(summary: dict, st: Settings, source: str, seconds: float) -> str:
         "",
         verdict(summary, st),
     ]
+    if smoke:
+        lines += ["", f"**{smoke_note(st)}**"]
     return "\n".join(lines) + "\n"
 
 
@@ -783,8 +801,18 @@ def run_rows(summary: dict) -> list[dict]:
     return rows
 
 
-def plot(summary: dict, st: Settings, folder: Path) -> list[Path]:
-    """The L1 distance between the trajectories, the test accuracy, and P(epoch) at init."""
+SMOKE_TITLE = "SMOKE RUN (--quick), numbers mean nothing; the study: autograd-lite study relu0"
+
+
+def _title(text: str, smoke: bool) -> str:
+    return f"{SMOKE_TITLE}\n{text}" if smoke else text
+
+
+def plot(summary: dict, st: Settings, folder: Path, smoke: bool = False) -> list[Path]:
+    """The L1 distance between the trajectories, the test accuracy, and P(epoch) at init.
+
+    With ``smoke`` (a ``--quick`` run) every title opens with :data:`SMOKE_TITLE`.
+    """
     try:
         import matplotlib
         matplotlib.use("Agg")
@@ -795,13 +823,13 @@ def plot(summary: dict, st: Settings, folder: Path) -> list[Path]:
               file=sys.stderr)
         return []
     colours = {"float16": "tab:red", "float32": "tab:blue", "float64": "tab:green"}
-    return [_plot_distance(plt, summary, st, folder, colours),
-            _plot_accuracy(plt, ticker, summary, st, folder),
-            _plot_init(plt, summary, st, folder, colours)]
+    return [_plot_distance(plt, summary, st, folder, colours, smoke),
+            _plot_accuracy(plt, ticker, summary, st, folder, smoke),
+            _plot_init(plt, summary, st, folder, colours, smoke)]
 
 
 def _plot_distance(plt: Any, summary: dict, st: Settings, folder: Path,
-                   colours: dict[str, str]) -> Path:
+                   colours: dict[str, str], smoke: bool) -> Path:
     per_epoch = math.ceil(N_TRAIN / st.batch)
     fig, ax = plt.subplots(figsize=(8, 4.5))
     for p in PRECISIONS:
@@ -821,7 +849,8 @@ def _plot_distance(plt: Any, summary: dict, st: Settings, folder: Path,
     ax.set_yscale("log")
     ax.set_xlabel("epoch")
     ax.set_ylabel("L1 distance between the weights\ntrained with relu'(0)=0 and relu'(0)=1")
-    ax.set_title(f"Do the two trajectories part? (one line per seed, {st.seeds} seeds)")
+    ax.set_title(_title(f"Do the two trajectories part? (one line per seed, {st.seeds} seeds)",
+                        smoke), color="tab:red" if smoke else "black")
     ax.grid(True, which="both", alpha=0.3)
     ax.legend(fontsize=8, loc="lower right")
     fig.tight_layout()
@@ -831,23 +860,30 @@ def _plot_distance(plt: Any, summary: dict, st: Settings, folder: Path,
     return path
 
 
-def _plot_accuracy(plt: Any, ticker: Any, summary: dict, st: Settings, folder: Path) -> Path:
+def _plot_accuracy(plt: Any, ticker: Any, summary: dict, st: Settings, folder: Path,
+                   smoke: bool) -> Path:
     panels = ([(p, "mul1", "multiply (chain rule)") for p in PRECISIONS]
               + [("float16", "rep1", "replace (paper's code)")])
     fig, axes = plt.subplots(2, len(panels), figsize=(13, 6.5), sharex=True, sharey="row")
     epochs = np.arange(1, st.epochs + 1)
+    few = st.epochs < 3  # a band needs points to join: a range bar instead, side by side
     for col, (p, one, name) in enumerate(panels):
-        for key, label, colour, style in (("mul0", "relu'(0)=0", "black", "-"),
-                                          (one, "relu'(0)=1", "tab:orange", "--")):
+        for key, label, colour, style, dx in (("mul0", "relu'(0)=0", "black", "-", -0.06),
+                                              (one, "relu'(0)=1", "tab:orange", "--", 0.06)):
             for row, (i, f) in enumerate(((0, 100.0), (1, 1.0))):
                 y = np.array([r["curve"][key][:, i] for r in summary[p]["runs"]]) * f
-                ax = axes[row, col]
-                ax.plot(epochs, y.mean(0), style, color=colour, label=label, marker=".",
-                        ms=4)
+                ax, mean = axes[row, col], y.mean(0)
+                if few:
+                    ax.errorbar(epochs + dx, mean, yerr=[mean - y.min(0), y.max(0) - mean],
+                                fmt="o", color=colour, ms=6, capsize=4, label=label)
+                    continue
+                ax.plot(epochs, mean, style, color=colour, label=label, marker=".", ms=4)
                 ax.fill_between(epochs, y.min(0), y.max(0), color=colour, alpha=0.15)
         axes[0, col].set_title(f"{p}, {name}")
         axes[1, col].set_xlabel("epoch")
-        axes[1, col].xaxis.set_major_locator(ticker.MaxNLocator(integer=True))
+        axes[1, col].set_xlim(0.5, st.epochs + 0.5)  # not a 0.1-wide axis around one epoch
+        axes[1, col].xaxis.set_major_locator(ticker.MultipleLocator(1) if st.epochs <= 10
+                                             else ticker.MaxNLocator(integer=True))
         for ax in axes[:, col]:
             ax.grid(True, which="both", alpha=0.3)
     lo, hi = axes[1, 0].get_ylim()
@@ -859,8 +895,9 @@ def _plot_accuracy(plt: Any, ticker: Any, summary: dict, st: Settings, folder: P
     axes[0, 0].set_ylabel("test accuracy (%)")
     axes[1, 0].set_ylabel("test loss")
     axes[0, 0].legend(loc="lower right")
-    fig.suptitle(f"Mean (line) and range (band) of {st.seeds} seeds; same initial weights and "
-                 "minibatches for relu'(0) = 0 and 1")
+    shown = "Mean (dot) and range (bar)" if few else "Mean (line) and range (band)"
+    fig.suptitle(_title(f"{shown} of {st.seeds} seeds; same initial weights and minibatches "
+                        "for relu'(0) = 0 and 1", smoke), color="tab:red" if smoke else "black")
     fig.tight_layout()
     path = folder / "relu0_accuracy.png"
     fig.savefig(path, dpi=120)
@@ -869,7 +906,7 @@ def _plot_accuracy(plt: Any, ticker: Any, summary: dict, st: Settings, folder: P
 
 
 def _plot_init(plt: Any, summary: dict, st: Settings, folder: Path,
-               colours: dict[str, str]) -> Path:
+               colours: dict[str, str], smoke: bool) -> Path:
     per_epoch = math.ceil(N_TRAIN / st.batch)
     fig, ax = plt.subplots(figsize=(8, 4))
     for p in PRECISIONS:
@@ -885,7 +922,8 @@ def _plot_init(plt: Any, summary: dict, st: Settings, folder: Path,
                       "within one epoch")
     ax.set_xlabel("training images seen (one epoch = 1437) at the initial parameters")
     ax.set_ylabel("initialisations where some\nminibatch's gradients differ (%)")
-    ax.set_title(f"P(relu'(0) matters within the first n images), {st.inits} initialisations")
+    ax.set_title(_title(f"P(relu'(0) matters within the first n images), {st.inits} "
+                        "initialisations", smoke), color="tab:red" if smoke else "black")
     ax.set_ylim(-3, 103)
     ax.grid(True, alpha=0.3)
     ax.legend(loc="center right")
@@ -922,8 +960,8 @@ def _count(name: str) -> Callable[[str], int]:
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Add the study's options to ``parser`` (for ``autograd-lite study relu0``)."""
     parser.add_argument("--quick", action="store_true",
-                        help="a small version (1 epoch, 2 seeds, hidden 64) that runs in "
-                             "well under a minute")
+                        help="a smoke run of the pipeline (3 epochs, 2 seeds, hidden 64) "
+                             "that takes seconds; its numbers mean nothing")
     parser.add_argument("--out", type=Path, default=Path("relu0_study"),
                         help="folder for relu0_results.md, relu0_results.csv and "
                              "relu0_runs.csv (default: ./relu0_study)")
@@ -989,16 +1027,18 @@ def run(args: argparse.Namespace) -> int:
     out, figures = _folders(args)
     source = _data()[4]
     print(f"relu'(0) study ({'quick' if args.quick else 'full'}): {source}", flush=True)
+    if args.quick:
+        print(smoke_note(st), flush=True)
     print("settings: " + ", ".join(f"{k}={v}" for k, v in asdict(st).items()), flush=True)
     t0 = time.perf_counter()
     results = _run_all(st)
     seconds = time.perf_counter() - t0
     summary = summarise(results, st)
-    text = markdown(summary, st, source, seconds)
+    text = markdown(summary, st, source, seconds, smoke=args.quick)
     (out / "relu0_results.md").write_text(text)
     write_csv(out / "relu0_results.csv", table_rows(summary, st))
     write_csv(out / "relu0_runs.csv", run_rows(summary))
-    paths = plot(summary, st, figures)
+    paths = plot(summary, st, figures, smoke=args.quick)
     print()
     print(text)
     for path in [out / "relu0_results.md", out / "relu0_results.csv", out / "relu0_runs.csv",
