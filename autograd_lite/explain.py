@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 import numbers
 import re
+import sys
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from functools import cached_property
@@ -137,13 +138,43 @@ class _SafeNames(dict):
         return "{" + key + "}"
 
 
+class CallerNames(dict):
+    """Names for array constants found among a caller's variables (see :func:`caller_names`).
+
+    A plain ``dict`` from name to array; :class:`GraphNames` gives these names way to a
+    Value's label (the constant is then ``c<k>``), where names given by hand always win.
+    """
+
+
+def caller_names(depth: int = 1) -> CallerNames:
+    """The NumPy arrays among the variables of the frame ``depth`` calls above the caller.
+
+    ``draw``, ``explain`` and ``replay`` call this once (``depth=1``: their own caller) when
+    no ``constants`` are given, so that ``X @ W`` with a data array ``X`` shows ``X``. The
+    locals come first, then the globals; names starting with ``_`` are skipped; an array
+    that several names hold gets the first. Matching is by identity: an array the engine
+    converted (a list, integers made floats) is a new object and keeps its ``c<k>``.
+    """
+    frame = sys._getframe(depth + 1)
+    try:
+        found: dict[int, tuple[str, np.ndarray]] = {}
+        for scope in (frame.f_locals, frame.f_globals):
+            for name, obj in list(scope.items()):
+                if isinstance(obj, np.ndarray) and not name.startswith("_"):
+                    found.setdefault(id(obj), (name, obj))
+    finally:
+        del frame  # a frame held here would keep every local of the caller alive
+    return CallerNames(found.values())
+
+
 class GraphNames:
     """The names pictures and explanations use for the nodes and constants of one graph.
 
     A Value is called by its ``label``; an unlabelled one by ``v<i>``, ``i`` its position in
     the graph's topological order (inputs first, the same numbers ``draw`` gives its DOT
     nodes); an unlabelled root is ``L``. A constant is called by its value (a number) or
-    ``c<k>`` (an array), unless ``constants`` names it.
+    ``c<k>`` (an array), unless ``constants`` names it (matched by identity). Names in a
+    :class:`CallerNames` that a Value's label already uses are not taken.
     """
 
     def __init__(self, root: Value, constants: Mapping[str, Any] | None = None) -> None:
@@ -151,7 +182,13 @@ class GraphNames:
         self.index: dict[Value, int] = {v: i for i, v in enumerate(self.order)}
         self._root = root
         self._labels = {v.label for v in self.order if v.label}
-        self._given = {id(c): n for n, c in (constants or {}).items()}
+        if constants is not None and not isinstance(constants, Mapping):
+            raise TypeError("constants must be a mapping from name to array or number, got "
+                            f"{type(constants).__name__}")
+        found = isinstance(constants, CallerNames)
+        # the object is kept with its name: an id is only compared while its object lives
+        self._given = {id(c): (n, c) for n, c in (constants or {}).items()
+                       if not (found and n in self._labels)}
         self._consts: dict[int, str] = {}
 
     def __call__(self, v: Any) -> str:
@@ -165,8 +202,9 @@ class GraphNames:
                 return "wrt"  # a node off the graph
             name = "L" if v is self._root and "L" not in self._labels else f"v{i}"
             return name + "′" if name in self._labels else name
-        if id(v) in self._given:
-            return self._given[id(v)]
+        given = self._given.get(id(v))
+        if given is not None and given[1] is v:
+            return given[0]
         if type(v) is float or np.ndim(v) == 0:
             return number(float(v))
         if id(v) not in self._consts:
@@ -471,7 +509,9 @@ def explain(root: Value, wrt: Value, *, max_paths: int = 64,
         always exact, and ``str()`` says when paths were left out. Explaining costs a few
         walks of the graph, however many paths it has.
     constants : mapping of str to array or number, optional
-        Names for constants (data passed as plain arrays), matched by identity.
+        Names for constants (data passed as plain arrays), matched by identity. Without it
+        an array constant is named after the caller's variable that holds it (its locals,
+        then its globals), else ``c1``, ``c2``, ...; ``constants={}`` skips that search.
 
     Returns
     -------
@@ -512,6 +552,8 @@ def explain(root: Value, wrt: Value, *, max_paths: int = 64,
     if isinstance(max_paths, bool) or not isinstance(max_paths, numbers.Integral) \
             or max_paths < 1:
         raise ValueError(f"max_paths must be a positive integer, got {max_paths!r}")
+    if constants is None:
+        constants = caller_names()
     return explain_with(GraphNames(root, constants), root, wrt, int(max_paths))
 
 

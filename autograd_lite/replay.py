@@ -31,7 +31,7 @@ from typing import Any
 import numpy as np
 
 from .backward import plus, pull, sweep, toposort
-from .explain import GraphNames, as_vjp, number, paren
+from .explain import GraphNames, as_vjp, caller_names, number, paren
 from .value import Value
 from .viz import _kink_note, _lines, draw, grad_line, grads_computed, to_svg
 
@@ -106,7 +106,8 @@ def replay(root: Value, wrt: Value | None = None, *, order: str = "sweep",
         The picture's node budget (see :func:`draw`): larger graphs are drawn folded, and
         their steps still play in the step panel and the ledger.
     constants : mapping of str to array or number, optional
-        Names for constants, matched by identity.
+        Names for constants, matched by identity; without it, as in :func:`draw`, an array
+        constant is named after the caller's variable that holds it, else ``c<k>``.
 
     Returns
     -------
@@ -135,6 +136,8 @@ def replay(root: Value, wrt: Value | None = None, *, order: str = "sweep",
     _check(root, wrt, order)
     seed = 1.0 if type(root.data) is float else np.ones_like(root.data)
     steps = _steps(root, seed) if order == "sweep" else _naive_steps(root, seed)
+    if constants is None:  # looked up here, once: the page's picture is drawn with these
+        constants = caller_names()
     return Replay(root, wrt, steps, seed, order, max_nodes, constants)
 
 

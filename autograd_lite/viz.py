@@ -39,6 +39,7 @@ from .explain import (
     Explanation,
     GraphNames,
     as_vjp,
+    caller_names,
     explain_with,
     factor_value,
     kink_words,
@@ -160,7 +161,9 @@ def draw(root: Value, wrt: Value | None = None, *, max_nodes: int | None = 120,
     max_paths : int
         How many paths the caption's explanation enumerates (see :func:`explain`).
     constants : mapping of str to array or number, optional
-        Names for constants (plain arrays or numbers mixed in), matched by identity.
+        Names for constants (plain arrays or numbers mixed in), matched by identity. Without
+        it an array constant is named after the caller's variable that holds it (its locals,
+        then its globals), else ``c1``, ``c2``, ...; ``constants={}`` skips that search.
     full : int
         Tensors with at most this many elements are written out in full.
     rankdir : {"TB", "LR", "BT", "RL"}
@@ -187,7 +190,7 @@ def draw(root: Value, wrt: Value | None = None, *, max_nodes: int | None = 120,
     3.0
     """
     _check(root, wrt, max_nodes, full, rankdir)
-    names = GraphNames(root, constants)
+    names = GraphNames(root, caller_names() if constants is None else constants)
     on_path: dict[Value, int] = {} if wrt is None else path_counts(names.order, wrt)
     if wrt is not None and root not in on_path:
         on_path = {}
