@@ -33,8 +33,8 @@ from .functions import (
     where,
 )
 from .gradcheck import GradcheckError, gradcheck
-from .growing import GrowingGraphWarning
 from .gradients import grad
+from .growing import GrowingGraphWarning
 from .losses import binary_cross_entropy, binary_cross_entropy_with_logits, cross_entropy, mse_loss
 from .ops import custom_op
 from .policy import get_relu_subgradient, relu_subgradient
