@@ -254,6 +254,7 @@ from autograd_lite import Value"""),
 A = Value(np.array([1.0, 5.0, 20.0, 30.0]), "A")
 L = 0.5 * (A - Y) ** 2  # the course's loss, with its ½
 J = L.mean()
+J.label = "J"
 L.backward(np.ones(4))  # one backward per sample at once: dL_i/dA_i
 dL_dA = A.grad.copy()
 A.zero_grad()
@@ -335,12 +336,15 @@ from autograd_lite import Value"""),
 
 Inputs [−1, 0, 1, 2] through a ReLU, target 1, mean squared error:
 dJ/dx = 2(relu(x) − 1)/4 · relu'(x). Only x = 0 depends on the choice."""),
-    ("code", """def keras_example(s):
+    ("code", """target = np.ones(4)  # the question's target, 1 for every input
+
+
+def keras_example(s):
     x = Value(np.array([-1.0, 0.0, 1.0, 2.0]), "x")
     with ag.relu_subgradient(s):
         A = x.relu()
     A.label = "A"
-    J = ag.mse_loss(A, np.ones(4))
+    J = ag.mse_loss(A, target)
     J.label = "J"
     J.backward()
     return x, J
@@ -354,15 +358,17 @@ for s in (0.0, 0.5, 1.0):
 assert np.array_equal(grads[0.0], [0, 0, 0, 0.5])  # what Keras printed
 assert np.array_equal(grads[0.5], [0, -0.25, 0, 0.5])
 assert np.array_equal(grads[1.0], [0, -0.5, 0, 0.5])
-print(ag.kinks(J))
+for k in ag.kinks(J):
+    print(f"kink: {k.node.label} = {k.op}(x), {k.count} input exactly 0, "
+          f"relu'(0) = {k.subgradient:g} used")
 assert [k.count for k in ag.kinks(J)] == [1]  # one input sat exactly on 0"""),
     ("md", """The choice is recorded on the node, drawn (the orange node is a kink: an input sat
 exactly on 0) and used by backward. With relu'(0) = 0:"""),
     ("code", """x0, J0 = keras_example(0.0)
-ag.draw(J0, wrt=x0, constants={"Y": np.ones(4)})"""),
+ag.draw(J0, wrt=x0, constants={"Y": target})"""),
     ("md", "With relu'(0) = 1:"),
     ("code", """x1, J1 = keras_example(1.0)
-ag.draw(J1, wrt=x1, constants={"Y": np.ones(4)})"""),
+ag.draw(J1, wrt=x1, constants={"Y": target})"""),
     ("md", """## A census of exact zeros
 
 `MLP([2, 16, 1])` trained on the flower data for 500 SGD steps in float16, float32 and
@@ -545,9 +551,12 @@ assert np.allclose(factors["sigmoid"], s * (1 - s))"""),
 One sample x = 1.5, y = 1 through Z1 = W1·x, A1 = g(Z1), Z2 = W2·A1, A2 = σ(Z2) and the
 cross-entropy L, with W1 = −0.4, W2 = −1.2. `ag.explain` reads the five factors of dL/dW1
 off the graph. Z1 < 0 here, so the ReLU unit is off and passes nothing to W1."""),
-    ("code", """def tiny_network(hidden):
+    ("code", """x, y = 1.5, 1.0  # the sample, named in the picture (constants: matched by identity)
+
+
+def tiny_network(hidden):
     W1, W2 = Value(-0.4, "W1"), Value(-1.2, "W2")
-    Z1 = W1 * 1.5
+    Z1 = W1 * x
     Z1.label = "Z1"
     A1 = getattr(Z1, hidden)()
     A1.label = "A1"
@@ -555,7 +564,7 @@ off the graph. Z1 < 0 here, so the ReLU unit is off and passes nothing to W1."""
     Z2.label = "Z2"
     A2 = Z2.sigmoid()
     A2.label = "A2"
-    L = ag.binary_cross_entropy(A2, 1.0, reduction="none")
+    L = ag.binary_cross_entropy(A2, y, reduction="none")
     L.label = "L"
     L.backward()
     return L, W1
@@ -572,7 +581,7 @@ assert np.isclose(dW1["leaky_relu"], 0.008968, rtol=1e-3)
 assert np.isclose(dW1["tanh"], 0.4409, rtol=1e-3)"""),
     ("md", "The chain for dL/dW1 with a tanh hidden unit, factor by factor:"),
     ("code", """L, W1 = tiny_network("tanh")
-ag.draw(L, wrt=W1, constants={"x": 1.5, "y": 1.0})"""),
+ag.draw(L, wrt=W1, constants={"x": x, "y": y})"""),
     ("md", """## 3. Output layer: the loss that fits
 
 For a confidently wrong output (Z2 = −6, y = 1): with cross-entropy, dL/dA2 and the
@@ -717,14 +726,29 @@ def execute(nb: nbformat.NotebookNode, cwd: str | os.PathLike[str]) -> nbformat.
                                      resources={"metadata": {"path": str(cwd)}})
     with _environ(env):
         client.execute()
-    for cell in nb.cells:  # what varies from run to run: object addresses, counters
+    for cell in nb.cells:  # what varies from run to run: object addresses, stream chunks
         if cell.cell_type != "code":
             continue
+        cell.outputs = _coalesced(cell.outputs)
         for out in cell.outputs:
             data = out.get("data", {})
             if "text/plain" in data and set(data) - {"text/plain"}:
                 del data["text/plain"]  # "<graphviz.graphs.Digraph at 0x...>" and the like
     return nb
+
+
+def _coalesced(outputs: list) -> list:
+    """Consecutive stream outputs of one stream as one: how a kernel splits what a cell
+    prints into messages depends on timing."""
+    merged: list = []
+    for out in outputs:
+        last = merged[-1] if merged else None
+        if (out.get("output_type") == "stream" and last is not None
+                and last.get("output_type") == "stream" and last["name"] == out["name"]):
+            last["text"] += out["text"]
+        else:
+            merged.append(out)
+    return merged
 
 
 class _environ:

@@ -63,8 +63,11 @@ def shown(nb):
         outputs = []
         for out in cell.get("outputs", []):
             data = out.get("data", {})
-            if out.get("output_type") == "stream":
-                outputs.append((out["name"], out["text"]))
+            if out.get("output_type") == "stream":  # one entry per stream, however chunked
+                if outputs and outputs[-1][0] == out["name"]:
+                    outputs[-1] = (out["name"], outputs[-1][1] + out["text"])
+                else:
+                    outputs.append((out["name"], out["text"]))
             elif "image/svg+xml" in data:
                 outputs.append(("svg", _svg_texts(data["image/svg+xml"])))
             elif "text/html" in data:
