@@ -167,7 +167,8 @@ Y = y.reshape(-1, 1)
 
 
 def train(activation, relu_subgradient=None):
-    net = ag.nn.MLP([2, 16, 1], activation, seed=0, relu_subgradient=relu_subgradient)
+    net = ag.nn.MLP([2, 16, 1], activation, seed=0,
+                    relu_subgradient=relu_subgradient)
     opt = ag.nn.SGD(net, lr=0.5)
     zeros = 0
     for _ in range(2000):
@@ -185,19 +186,22 @@ runs = {"relu'(0) = 0  (Z > 0)": train("relu", 0.0),
         "bug: 1[A >= 0]": train(relu_from_A),
         "question's 1[A > 0]": train(relu_from_A_strict)}
 for name, (net, accuracy, zeros) in runs.items():
-    print(f"{name:<24} accuracy {accuracy:.3f}   pre-activations exactly 0: {zeros}")"""),
+    print(f"{name:<24} accuracy {accuracy:.3f}   "
+          f"pre-activations exactly 0: {zeros}")"""),
     ("code", """(n0, acc0, zeros0), (n1, acc1, _), (_, acc_bug, _), (nq, acc_q, _) = runs.values()
 
 
 def same_weights(a, b):
-    return all(np.array_equal(p.data, q.data) for p, q in zip(a.parameters(), b.parameters()))
+    return all(np.array_equal(p.data, q.data)
+               for p, q in zip(a.parameters(), b.parameters()))
 
 
-assert zeros0 == 0 and same_weights(n0, n1)  # relu'(0) never used: bitwise the same run
+assert zeros0 == 0  # relu'(0) was never used...
+assert same_weights(n0, n1)  # ...so the two runs are the same, bit for bit
 assert same_weights(n0, nq)  # 1[A > 0] is 1[Z > 0] in disguise
 assert acc0 == acc1 == acc_q > 0.85 and acc_bug < 0.7
-print("relu'(0) = 0 and = 1 end with identical weights; the A-bug is", round(acc0 - acc_bug, 3),
-      "worse")"""),
+print("relu'(0) = 0 and = 1 end with identical weights; the A-bug is",
+      round(acc0 - acc_bug, 3), "worse")"""),
     ("md", """## gradcheck catches the bug
 
 `ag.gradcheck` compares backward with finite differences of the forward pass, for a custom
@@ -286,7 +290,7 @@ for i, (x, y) in enumerate(zip(xs, ys)):
 J = (losses[0] + losses[1]) / 2
 J.label = "J"
 J.backward()
-print("products per sample:", [round(p, 4) + 0.0 for p in products], " W.grad =", W.grad)
+print("products per sample:", [p + 0.0 for p in products], " W.grad =", W.grad)
 assert products == [0.0, -15.0] and W.grad == -15
 ag.draw(J, wrt=W)"""),
     ("md", """## 3. A ReLU output vs a linear output
@@ -314,10 +318,12 @@ def fit(relu_output, seed):
 
 
 for seed in (0, 4):
-    (stuck_relu, cost_relu), (stuck_lin, cost_lin) = fit(True, seed), fit(False, seed)
-    print(f"seed {seed}: ReLU output {stuck_relu:2d} of 19 stuck at 0, cost {cost_relu:.2e};"
-          f"  linear output cost {cost_lin:.2e}")
-    assert stuck_relu == {0: 19, 4: 3}[seed] and stuck_lin == 0 and cost_lin < 1e-4"""),
+    stuck_relu, cost_relu = fit(True, seed)
+    stuck_lin, cost_lin = fit(False, seed)
+    print(f"seed {seed}: ReLU output {stuck_relu:2d} of 19 stuck at 0, "
+          f"cost {cost_relu:.2e};  linear output cost {cost_lin:.2e}")
+    assert stuck_relu == {0: 19, 4: 3}[seed]
+    assert stuck_lin == 0 and cost_lin < 1e-4"""),
 ]
 
 SEED002 = [
@@ -397,9 +403,13 @@ def census(dtype, s):
 for dtype in (np.float16, np.float32, np.float64):
     (zeros, w0), (_, w1) = census(dtype, 0.0), census(dtype, 1.0)
     same = all(np.array_equal(p, q) for p, q in zip(w0, w1))
-    print(f"{np.dtype(dtype).name}: {'some' if zeros else 'no'} pre-activations exactly 0;"
-          f" relu'(0) = 0 vs 1: {'identical' if same else 'different'} weights")
-    assert (zeros > 0 and not same) if dtype is np.float16 else (zeros == 0 and same)"""),
+    print(f"{np.dtype(dtype).name}: {'some' if zeros else 'no'} pre-activations "
+          f"exactly 0; relu'(0) = 0 vs 1: "
+          f"{'identical' if same else 'different'} weights")
+    if dtype is np.float16:
+        assert zeros > 0 and not same
+    else:
+        assert zeros == 0 and same"""),
 ]
 
 SEED003 = [
@@ -439,9 +449,10 @@ def leaky_relu_backward_question(dA, Z):
 leaky_right = ag.custom_op("leaky_right", forward,
                            derivative=lambda z, a: np.where(z > 0, 1.0, 0.01),
                            symbol="1 if Z>0 else 0.01")
-leaky_wrong = ag.custom_op("leaky_wrong", forward,
-                           vjp=lambda dA, z, a: leaky_relu_backward_question(dA, z),
-                           symbol="dZ := 0.01 where Z≤0 (dA dropped)")"""),
+leaky_wrong = ag.custom_op(  # dA in, dZ out: the question's function as it is
+    "leaky_wrong", forward,
+    vjp=lambda dA, z, a: leaky_relu_backward_question(dA, z),
+    symbol="dZ := 0.01 where Z≤0 (dA dropped)")"""),
     ("md", """## Side by side
 
 Z = [−2, −0.5, 0.5, 2], target Y = [1, −1, 1, 1], J = mean((A − Y)²). At Z = −2 the loss
@@ -511,7 +522,8 @@ def train(op):
     return float(np.mean((net(X).data[:, 0] > 0) == (y == 1))), J.item()
 
 
-(acc_right, J_right), (acc_wrong, J_wrong) = train(leaky_right), train(leaky_wrong)
+acc_right, J_right = train(leaky_right)
+acc_wrong, J_wrong = train(leaky_wrong)
 print(f"right: accuracy {acc_right:.3f}, loss {J_right:.3f}")
 print(f"wrong: accuracy below the right one's: {acc_wrong < acc_right}, "
       f"loss above 100: {J_wrong > 100}")
@@ -541,7 +553,8 @@ for name in ("relu", "leaky_relu", "tanh", "sigmoid"):
     S = getattr(Z, name)().sum()
     S.backward()  # dS/dZ = dA/dZ elementwise
     factors[name] = Z.grad
-    print(f"{name:<11} dA/dZ = {ag.explain(S, Z).paths[0][-1].symbol:<22} = {Z.grad.round(4)}")
+    symbol = ag.explain(S, Z).paths[0][-1].symbol
+    print(f"{name:<11} dA/dZ = {symbol:<22} = {Z.grad.round(4)}")
 assert np.array_equal(factors["relu"], [0, 0, 1, 1])
 assert np.allclose(factors["tanh"], 1 - np.tanh(Z0) ** 2)
 s = 1 / (1 + np.exp(-Z0))
@@ -551,7 +564,7 @@ assert np.allclose(factors["sigmoid"], s * (1 - s))"""),
 One sample x = 1.5, y = 1 through Z1 = W1·x, A1 = g(Z1), Z2 = W2·A1, A2 = σ(Z2) and the
 cross-entropy L, with W1 = −0.4, W2 = −1.2. `ag.explain` reads the five factors of dL/dW1
 off the graph. Z1 < 0 here, so the ReLU unit is off and passes nothing to W1."""),
-    ("code", """x, y = 1.5, 1.0  # the sample, named in the picture (constants: matched by identity)
+    ("code", """x, y = 1.5, 1.0  # the sample (named in the picture: constants go by identity)
 
 
 def tiny_network(hidden):
@@ -575,7 +588,8 @@ for hidden in ("relu", "leaky_relu", "tanh", "sigmoid"):
     L, W1 = tiny_network(hidden)
     path = ag.explain(L, W1).paths[0]
     dW1[hidden] = W1.grad
-    print(f"{hidden:<11}", " · ".join(f"{f.value:.4g}" for f in path), f"= {W1.grad:.4g}")
+    factors = " · ".join(f"{f.value:.4g}" for f in path)
+    print(f"{hidden:<11} {factors} = {W1.grad:.4g}")
 assert dW1["relu"] == 0
 assert np.isclose(dW1["leaky_relu"], 0.008968, rtol=1e-3)
 assert np.isclose(dW1["tanh"], 0.4409, rtol=1e-3)"""),
@@ -621,7 +635,8 @@ def train(hidden, head):
     return float(np.mean((net(X).data > 0) == (Y == 1)))
 
 
-accuracy = {(h, "BCE"): train(h, "BCE") for h in ("relu", "leaky_relu", "tanh", "sigmoid")}
+accuracy = {(h, "BCE"): train(h, "BCE")
+            for h in ("relu", "leaky_relu", "tanh", "sigmoid")}
 accuracy[("relu", "MSE")] = train("relu", "MSE")
 for (hidden, head), a in accuracy.items():
     print(f"hidden {hidden:<11} output sigmoid + {head}: accuracy {a:.3f}")
@@ -664,7 +679,8 @@ What each step of the page shows:
 r"""),
     ("code", """for k, step in enumerate(r.steps, 1):
     passed = ", ".join(f"{r.keys[c.input]} += {c.upstream:g} × {c.factor:g}"
-                       for c in step.contributions) or "a leaf: nothing to pass on"
+                       for c in step.contributions)
+    passed = passed or "a leaf: nothing to pass on"
     print(f"step {k}: dL/d{r.keys[step.node]} = {step.grad:g} is final; {passed}")
 assert [r.keys[s.node] for s in r.steps] == ["L", "hh", "h"]
 assert [c.value for c in r.ledger(h)] == [1.0, 3.0, 3.0]
