@@ -503,6 +503,29 @@ verdicts = {(name, loss): passes(op, loss) for loss in ("sum", "mse")
 print(verdicts)
 assert verdicts == {("right", "sum"): True, ("wrong", "sum"): True,
                     ("right", "mse"): True, ("wrong", "mse"): False}"""),
+    ("md", """## `ag.check` names the mistake
+
+`ag.check` takes the function as the course names it, calls it unchanged on small inputs
+(some Z exactly 0), and says which kind of mistake it is and how to fix it:"""),
+    ("code", """def leaky_relu_backward(dA, cache):  # the question's code, as it was asked
+    Z = cache
+    dZ = np.array(dA, copy=True)
+    dZ[Z <= 0] = .01
+    return dZ
+
+
+report = ag.check({"leaky_relu_backward": leaky_relu_backward})
+print(report)
+assert [r.diagnosis for r in report.results] == ["no-chain-rule"]"""),
+    ("code", """def leaky_relu_backward(dA, cache):  # the fix: multiply, not set
+    Z = cache
+    dZ = np.array(dA, copy=True)
+    dZ[Z <= 0] *= .01
+    return dZ
+
+
+assert ag.check({"leaky_relu_backward": leaky_relu_backward}).ok
+print("fixed: ok")"""),
     ("md", """## Training
 
 `MLP([2, 16, 1])` with each op as the hidden activation, 1500 SGD steps on the flower data.
