@@ -503,7 +503,7 @@ verdicts = {(name, loss): passes(op, loss) for loss in ("sum", "mse")
 print(verdicts)
 assert verdicts == {("right", "sum"): True, ("wrong", "sum"): True,
                     ("right", "mse"): True, ("wrong", "mse"): False}"""),
-    ("md", """## `ag.check` names the mistake
+    ("md", """## The checker names the mistake
 
 `ag.check` takes the function as the course names it, calls it unchanged on small inputs
 (some Z exactly 0), and says which kind of mistake it is and how to fix it:"""),
