@@ -27,7 +27,7 @@ from .value import Value
 __all__ = ["ACTIVATIONS", "Network", "Neuron", "find_neurons"]
 
 ACTIVATIONS = ("relu", "leaky_relu", "tanh", "sigmoid")
-LOSS_NODES = 6  # the loss part's nodes drawn (those nearest L), the rest folded
+LOSS_NODES = 3  # the loss part's nodes drawn (those nearest L), the rest folded
 
 
 @dataclass(eq=False)
@@ -247,6 +247,23 @@ def _loss_part(order: list[Value], net: Network, root: Value, budget: int) -> li
     return keep
 
 
+def _feeding(folded: list[Value], keep: set[Value], net: Network,
+             scan: int = 20_000) -> dict[str, None]:
+    """The neurons whose outputs the folded loss nodes read (their names, in order)."""
+    seen, stack, found = set(folded), list(folded), {}
+    while stack and len(seen) < scan:
+        for p in stack.pop().parents:
+            if p.__class__ is not Value or p in seen or p in keep:
+                continue
+            seen.add(p)
+            n = net.of.get(p)
+            if n is None:
+                stack.append(p)
+            elif p in n.outputs:
+                found[n.name] = None
+    return found
+
+
 def draw_neurons(root: Value, wrt: Value | None, *, max_nodes: int | None, max_paths: int,
                  constants: Mapping[str, Any] | None, full: int, rankdir: str) -> Any:
     """The neuron-level picture of ``root``'s graph (``ag.draw(root, view="neurons")``)."""
@@ -269,7 +286,7 @@ def draw_neurons(root: Value, wrt: Value | None, *, max_nodes: int | None, max_p
     computed = viz.grads_computed(root)
     g = viz.ChainRuleGraph("neurons", graph_attr={
         "rankdir": rankdir, "fontname": viz.FONT, "labelloc": "b", "labeljust": "l",
-        "nodesep": "0.1", "ranksep": "0.5", "fontsize": "14", "newrank": "true",
+        "nodesep": "0.1", "ranksep": "0.4", "fontsize": "14", "newrank": "true",
         "compound": "true"})
     g.attr("node", shape="box", style="rounded,filled", fontname=viz.FONT, fontsize="12",
            fillcolor=viz.OP, color="#374151")
@@ -297,7 +314,7 @@ def draw_neurons(root: Value, wrt: Value | None, *, max_nodes: int | None, max_p
     return g
 
 
-DENSE = 32  # more connections than this between two layers: one edge for the pair
+DENSE = 16  # more connections than this between two layers: one edge for the pair
 
 
 def _draw_layers(g: Any, net: Network, hot: Neuron | None, computed: bool, viz: Any) -> None:
@@ -309,6 +326,8 @@ def _draw_layers(g: Any, net: Network, hot: Neuron | None, computed: bool, viz: 
             what = f"{len(xs)} values " if len(xs) > 1 else ""
             s.node(f"x{j}", viz._lines([f"x[{j}]", what + _summary(data)]), shape="ellipse",
                    style="filled", fillcolor=viz.LEAF)
+        for a, b in zip(sorted(slots), sorted(slots)[1:]):
+            s.edge(f"x{a}", f"x{b}", style="invis")
     for k, layer in enumerate(net.layers, 1):
         acts = sorted({n.activation for n in layer})
         with g.subgraph(name=f"cluster_layer{k}") as s:
@@ -319,6 +338,8 @@ def _draw_layers(g: Any, net: Network, hot: Neuron | None, computed: bool, viz: 
                 style = {"fillcolor": viz.WRT, "color": viz.PATH, "penwidth": "2"} \
                     if n is hot else {}
                 s.node(n.name, viz._lines(_neuron_lines(n, computed)), **style)
+            for a, b in zip(layer, layer[1:]):  # keeps the layer in its order, top to bottom
+                s.edge(b.name, a.name, style="invis")
     pairs: dict[tuple[int, int], list[tuple[str, Neuron]]] = {}
     for n in net.neurons:
         srcs: dict[str, int] = {}
@@ -335,10 +356,11 @@ def _draw_layers(g: Any, net: Network, hot: Neuron | None, computed: bool, viz: 
             continue
         srcs_, dsts = sorted({s for s, _ in edges}), sorted({n.name for _, n in edges})
         n_a, n_b = len(srcs_), len(dsts)
-        what = (f"{n_a} × {n_b}: every neuron to every neuron" if len(edges) == n_a * n_b
-                else f"{n_a} neurons to {n_b}")
-        g.edge(edges[len(edges) // 2][0], edges[len(edges) // 2][1].name,
-               label=viz._lines([f"{len(edges)} connections", what]),
+        what = f"all {n_a} × {n_b}" if len(edges) == n_a * n_b else f"{n_a} to {n_b}"
+        mid_a = f"x{sorted(slots)[len(slots) // 2]}" if a == 0 else \
+            net.layers[a - 1][len(net.layers[a - 1]) // 2].name
+        g.edge(mid_a, net.layers[b - 1][len(net.layers[b - 1]) // 2].name,  # middle to middle
+               label=viz._lines([f"{len(edges)} weights", what]),
                ltail=f"cluster_layer{a}" if a else "", lhead=f"cluster_layer{b}",
                color=viz.EDGE, penwidth="2", arrowsize="1")
 
@@ -356,6 +378,8 @@ def _draw_loss(g: Any, loss: list[Value], net: Network, names: GraphNames, root:
                   and p not in net.of]
         if folded:
             viz._fold(g, i, folded, keep, on_path, 2000)
+            for src in _feeding(folded, keep, net):
+                g.edge(src, f"n{i}f", style="dashed", color="#9ca3af")
         from_neurons: dict[str, None] = {}
         for slot, p in enumerate(v.parents):
             if p.__class__ is not Value:

@@ -73,7 +73,9 @@ def network_picture() -> ag.viz.ChainRuleGraph:
     params = [p for layer in layers for w, b in layer for p in (*w, b)]
     L = sum(losses) * (1.0 / len(losses)) + 1e-4 * sum(p * p for p in params)
     L.backward()
-    return ag.draw(L, wrt=layers[0][3][0][0], view="neurons")
+    w = layers[0][3][0][0]
+    w.label = "w"
+    return ag.draw(L, wrt=w, view="neurons")
 
 
 # the CLI page's example (docs/cli.md shows this command and its output above the picture)

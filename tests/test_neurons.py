@@ -87,7 +87,7 @@ def test_draw_neurons_wrt_highlights_the_neuron_and_gives_dL_dw():
     line = [t for t in g.source.splitlines() if t.strip().startswith('"h1[3]"')][0]
     assert 'fillcolor="#fde68a"' in line
     assert g.explanation.total == pytest.approx(w.grad)
-    assert "256 connections" in g.source  # a dense layer pair: one edge
+    assert "256 weights" in g.source  # a dense layer pair: one edge
     assert g.source.count("->") < 80
 
 
