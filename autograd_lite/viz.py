@@ -128,7 +128,7 @@ class ChainRuleGraph(graphviz.Digraph):
 
 def draw(root: Value, wrt: Value | None = None, *, max_nodes: int | None = 120,
          max_paths: int = 64, constants: Mapping[str, Any] | None = None,
-         full: int = 6, rankdir: str = "TB") -> ChainRuleGraph:
+         full: int = 6, rankdir: str | None = None, view: str = "ops") -> ChainRuleGraph:
     """Draw the graph of ``root`` with every edge labelled by its chain-rule factor.
 
     Each node shows its name (its label, or ``v<i>``; an unlabelled root is ``L``) and,
@@ -166,9 +166,21 @@ def draw(root: Value, wrt: Value | None = None, *, max_nodes: int | None = 120,
         then its globals), else ``c1``, ``c2``, ...; ``constants={}`` skips that search.
     full : int
         Tensors with at most this many elements are written out in full.
-    rankdir : {"TB", "LR", "BT", "RL"}
-        Graphviz layout direction: "TB" puts the inputs at the top and L at the bottom,
-        "LR" the inputs on the left.
+    rankdir : {"TB", "LR", "BT", "RL"}, optional
+        Graphviz layout direction: "TB" (the default of ``view="ops"``) puts the inputs at
+        the top and L at the bottom, "LR" (the default of ``view="neurons"``) the inputs on
+        the left.
+    view : {"ops", "neurons"}
+        ``"ops"`` draws every op (up to ``max_nodes``). ``"neurons"`` draws a network of
+        scalar Values one box per neuron (see :mod:`autograd_lite.neurons`: a neuron is
+        found from the graph, ``act(Σ w_i·x_i + b)``, its copies for each data point are
+        one box): its name (``h1[3]``: layer 1, neuron 3; the last layer is ``out``), its
+        activation, its output and grad (a range over the data points), its weights (how
+        many, their range and norm) and their grads' range; one edge per connection; the
+        inputs as small ellipses; the loss part after the last layer as ops, its 6 nodes
+        nearest L (``max_nodes`` if smaller), dashed boxes for the rest. With ``wrt`` a
+        weight, its neuron is gold and the caption gives dL/dwrt as with ``"ops"``. A graph
+        with no neuron raises ``ValueError``.
 
     Returns
     -------
@@ -189,7 +201,15 @@ def draw(root: Value, wrt: Value | None = None, *, max_nodes: int | None = 120,
     >>> g.explanation.total
     3.0
     """
+    if view not in ("ops", "neurons"):
+        raise ValueError(f'view must be "ops" or "neurons", got {view!r}')
+    rankdir = rankdir or ("LR" if view == "neurons" else "TB")
     _check(root, wrt, max_nodes, full, rankdir)
+    if view == "neurons":
+        from .neurons import draw_neurons  # (it draws with this module's pieces)
+
+        return draw_neurons(root, wrt, max_nodes=max_nodes, max_paths=max_paths,
+                            constants=constants, full=full, rankdir=rankdir)
     names = GraphNames(root, caller_names() if constants is None else constants)
     on_path: dict[Value, int] = {} if wrt is None else path_counts(names.order, wrt)
     if wrt is not None and root not in on_path:

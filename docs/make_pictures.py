@@ -51,7 +51,31 @@ def concept_pictures(img: Path = IMG) -> list[Path]:
     J.label = "J"
     J.backward()
     paths.append(ag.render(ag.draw(J, wrt=w, constants={"X": X}), img / "concept_tensor.svg"))
+    paths.append(ag.render(network_picture(), img / "concept_neurons.svg"))
     return paths
+
+
+def network_picture() -> ag.viz.ChainRuleGraph:
+    """micrograd's demo network drawn one box per neuron (docs/concepts/networks.md): a
+    2-16-16-1 ReLU MLP of scalar Values on 100 two-moons points, its max-margin loss."""
+    rng = np.random.default_rng(0)
+    layers = [[([ag.Value(w) for w in rng.uniform(-1, 1, n_in)], ag.Value(0.0))
+               for _ in range(n_out)] for n_in, n_out in ((2, 16), (16, 16), (16, 1))]
+
+    def model(x: list) -> ag.Value:
+        for k, layer in enumerate(layers):
+            sums = [sum((wi * xi for wi, xi in zip(w, x)), b) for w, b in layer]
+            x = [s.relu() for s in sums] if k < len(layers) - 1 else sums
+        return x[0]
+
+    X, y = ag.datasets.moons(100, noise=0.1, seed=0)
+    losses = [(1 + -(2.0 * yi - 1.0) * model(xi)).relu() for xi, yi in zip(X.tolist(), y)]
+    params = [p for layer in layers for w, b in layer for p in (*w, b)]
+    L = sum(losses) * (1.0 / len(losses)) + 1e-4 * sum(p * p for p in params)
+    L.backward()
+    w = layers[0][3][0][0]
+    w.label = "w"
+    return ag.draw(L, wrt=w, view="neurons")
 
 
 # the CLI page's example (docs/cli.md shows this command and its output above the picture)
