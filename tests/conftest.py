@@ -13,3 +13,14 @@ settings.load_profile("default")
 @pytest.fixture
 def rng():
     return np.random.default_rng(1234)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Headless Chromium through selenium (tests/browser.py), one per test module; the test
+    is skipped with the reason when selenium, chromium or chromedriver is missing."""
+    from browser import chromium_driver
+
+    d = chromium_driver()
+    yield d
+    d.quit()

@@ -154,15 +154,6 @@ def test_no_page_shows_a_quoted_doctest_or_a_raw_role(site):
     assert len(examples) >= 10, "the Values page shows its docstrings' examples as code"
 
 
-@pytest.fixture(scope="module")
-def browser():
-    from browser import chromium_driver
-
-    d = chromium_driver()
-    yield d
-    d.quit()
-
-
 # each picture of a page as the browser lays it out: its file, its width on the page (CSS px)
 PICTURES = """return [...document.querySelectorAll('article img')]
     .filter(i => i.currentSrc.endsWith('.svg')).map(i => [i.currentSrc, i.clientWidth]);"""

@@ -141,15 +141,6 @@ def site(tmp_path_factory):
     return out
 
 
-@pytest.fixture(scope="module")
-def browser():
-    from browser import chromium_driver
-
-    d = chromium_driver()
-    yield d
-    d.quit()
-
-
 # each picture of a notebook page as the browser lays it out (nbconvert inlines an SVG output
 # as an <img> with a data: URL, which test_docs's check of <img> files leaves out): its
 # source and its width on the page (CSS px)

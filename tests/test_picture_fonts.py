@@ -11,7 +11,6 @@ import shutil
 import subprocess
 
 import pytest
-from browser import chromium_driver
 
 from autograd_lite.cli import DEMO_FILE, main
 from autograd_lite.viz import FONT_FAMILY
@@ -47,13 +46,6 @@ def _installed(font):
         return False
     r = subprocess.run(["fc-list", ":", "family"], capture_output=True, text=True, check=False)
     return any(font in line.split(",") for line in r.stdout.splitlines())
-
-
-@pytest.fixture(scope="module")
-def browser():
-    d = chromium_driver()
-    yield d
-    d.quit()
 
 
 def _pictures(tmp_path, backend, monkeypatch, capsys):
