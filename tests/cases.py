@@ -49,7 +49,8 @@ CASES: dict[str, list[Case]] = {
     "pow": [Case(lambda v, p=p: v[0] ** p, (d,)) for p, d in
             [(2, "any"), (3, "any"), (1, "any"), (0, "any"), (0.5, "positive"),
              (-1, "away0"), (-2.5, "positive")]],
-    "relu": [Case(lambda v, s=s: v[0].relu(subgradient=s), ("away0",)) for s in (0, 0.5, 1)],
+    "relu": [Case(lambda v: v[0].relu(), ("away0",)),  # relu'(0) from the context: 0
+             *(Case(lambda v, s=s: v[0].relu(subgradient=s), ("away0",)) for s in (0, 0.5, 1))],
     "leaky_relu": [Case(lambda v: v[0].leaky_relu(0.1), ("away0",)),
                    Case(lambda v: v[0].leaky_relu(0.2, subgradient=0.7), ("away0",))],
     "abs": [Case(lambda v: v[0].abs(), ("away0",))],

@@ -136,11 +136,28 @@ def test_relu_kernel_counts_kinks_and_uses_the_subgradient() -> None:
         assert [x.grad for x in xs] == [s, s, 1.0, s, 0.0]
 
 
+def test_relu_method_on_floats_takes_the_subgradient_of_the_context() -> None:
+    """``x.relu()`` on a float builds its node in kernels.py: relu'(0) is still the one of
+    ``ag.relu_subgradient``, recorded on the node, and ``ag.no_grad()`` still makes a leaf."""
+    for s in PARAMS["relu"]:
+        with ag.relu_subgradient(s):
+            for x in POINTS:
+                both(lambda v: v[0].relu(), [x], "relu")
+            y = Value(0.0).relu()
+            assert y.params["subgradient"] == s and y.params["kinks"] == 1
+    with ag.no_grad():
+        for name in kernels.METHODS:
+            y = getattr(Value(0.5), name)()
+            assert y.rule is None and y.data == getattr(ag, name)(0.5).data
+
+
 def test_the_operators_are_the_inlined_ones_and_detach_restores_apply() -> None:
-    assert Value.__mul__.__qualname__ == "Value.__mul__" and Value.__mul__ is not \
-        kernels._PLAIN["__mul__"]
+    for name in (*kernels.OPERATORS, *kernels.METHODS):
+        fast, slow = getattr(Value, name), kernels._PLAIN[name]
+        assert fast is not slow and fast.__qualname__ == slow.__qualname__ == f"Value.{name}"
+        assert fast.__doc__ == slow.__doc__
     with plain():
-        assert Value.__mul__ is kernels._PLAIN["__mul__"]
+        assert Value.__mul__ is kernels._PLAIN["__mul__"] and Value.relu is ag.relu
         assert backward.backward is kernels._PLAIN_BACKWARD
         assert backward.unbroadcast is shapes.unbroadcast
     assert backward.backward is kernels.fast_backward
