@@ -294,16 +294,18 @@ def draw_neurons(root: Value, wrt: Value | None, *, max_nodes: int | None, max_p
            penwidth="0.8")
     g.explanation, g.n_nodes = why, len(names.order)
     hot = net.of.get(wrt) if wrt is not None else None
-    _draw_layers(g, net, hot, computed, viz)
+    folded = _draw_layers(g, net, hot, computed, viz, fold=max_nodes is not None)
     budget = LOSS_NODES if max_nodes is None else min(LOSS_NODES, max_nodes)
     loss = _loss_part(names.order, net, root, budget)
     _draw_loss(g, loss, net, names, root, wrt, on_path, full, computed, viz)
-    g.n_shown = len(net.neurons) + len(loss)
+    g.n_shown = len(net.neurons) - folded + len(loss)
     n_w = sum(len(n.weights) for n in net.neurons)
     sizes = "-".join(str(len(x)) for x in [_inputs(net), *net.layers])
     lines = [f"a {sizes} network of {len(net.neurons)} neurons ({n_w:,} weights), "
              f"{len(net.layers[0][0].outputs):,} evaluations, "
-             f"{len(names.order):,} nodes; one box per neuron"]
+             f"{len(names.order):,} nodes; one box per neuron"
+             + (f", {folded} of them in dashed boxes (max_nodes=None draws each)"
+                if folded else "")]
     lines += viz._caption(root, wrt, names, why, 1, 1, max_nodes, full, computed)
     if hot is not None:
         lines.append(f"{names(wrt)} is a parameter of {hot.name}, in gold")
@@ -317,29 +319,80 @@ def draw_neurons(root: Value, wrt: Value | None, *, max_nodes: int | None, max_p
 DENSE = 16  # more connections than this between two layers: one edge for the pair
 
 
-def _draw_layers(g: Any, net: Network, hot: Neuron | None, computed: bool, viz: Any) -> None:
+SHOWN = 5  # a layer of more neurons shows its first two, its last and wrt's; the rest folded
+
+
+def _runs(layer: list[Neuron], hot: Neuron | None) -> list[list[Neuron]]:
+    """The layer's boxes, in order: a neuron, or a run of neurons folded into one box."""
+    if len(layer) <= SHOWN:
+        return [[n] for n in layer]
+    shown = {0, 1, len(layer) - 1} | {k for k, n in enumerate(layer) if n is hot}
+    runs: list[list[Neuron]] = []
+    hidden: list[Neuron] = []
+    for k, n in enumerate(layer):
+        if k not in shown:
+            hidden.append(n)
+            continue
+        if hidden:  # (a run of one is drawn as its neuron)
+            runs.append(hidden)
+            hidden = []
+        runs.append([n])
+    return runs
+
+
+def _folded_lines(run: list[Neuron], computed: bool) -> list[str]:
+    first, last = run[0].name, run[-1].name.split("[")[1]
+    acts = "/".join(sorted({n.activation for n in run}))
+    lines = [f"{first[:-1]}..{last}: {len(run)} {acts} neurons",
+             "out " + _summary([o.data for n in run for o in n.outputs])]
+    if computed:
+        lines.append("grad " + _summary([o.grad for n in run for o in n.outputs]))
+    w = [p for n in run for p in n.weights]
+    lines.append(f"{len(w)} weights in " + _summary([p.data for p in w]))
+    if computed:
+        lines.append("dL/dw in " + _summary([p.grad for p in w]))
+    return lines
+
+
+def _draw_layers(g: Any, net: Network, hot: Neuron | None, computed: bool, viz: Any,
+                 fold: bool) -> int:
+    """The inputs, then each layer in a dashed cluster; returns how many neurons are folded."""
     slots = _inputs(net)
-    with g.subgraph(name="inputs") as s:
-        s.attr(rank="same")
+    with g.subgraph(name="cluster_inputs") as s:
+        s.attr(rank="same", style="rounded,dashed", color="#9ca3af", fontcolor="#374151",
+               label=f"{len(slots)} input{'s' if len(slots) != 1 else ''}", labelloc="t")
         for j, xs in sorted(slots.items()):
             data = [x.data if x.__class__ is Value else float(x) for x in xs]
             what = f"{len(xs)} values " if len(xs) > 1 else ""
             s.node(f"x{j}", viz._lines([f"x[{j}]", what + _summary(data)]), shape="ellipse",
                    style="filled", fillcolor=viz.LEAF)
-        for a, b in zip(sorted(slots), sorted(slots)[1:]):
-            s.edge(f"x{a}", f"x{b}", style="invis")
+        for a, b in zip(sorted(slots), sorted(slots)[1:]):  # x[0] on top, as in the layers
+            s.edge(f"x{b}", f"x{a}", style="invis")
+    box = {f"x{j}": f"x{j}" for j in slots}  # a neuron's (or input's) name -> its box
+    drawn: list[list[str]] = [[box[x] for x in sorted(box)]]
+    folded = 0
     for k, layer in enumerate(net.layers, 1):
         acts = sorted({n.activation for n in layer})
+        ids = []
         with g.subgraph(name=f"cluster_layer{k}") as s:
             s.attr(rank="same", style="rounded,dashed", color="#9ca3af", fontcolor="#374151",
                    label=f"{layer[0].name.split('[')[0]}: {len(layer)} {'/'.join(acts)} "
                    f"neuron{'s' if len(layer) != 1 else ''}", labelloc="t")
-            for n in layer:
-                style = {"fillcolor": viz.WRT, "color": viz.PATH, "penwidth": "2"} \
-                    if n is hot else {}
-                s.node(n.name, viz._lines(_neuron_lines(n, computed)), **style)
-            for a, b in zip(layer, layer[1:]):  # keeps the layer in its order, top to bottom
-                s.edge(b.name, a.name, style="invis")
+            for run in _runs(layer, hot) if fold else [[n] for n in layer]:
+                n = run[0]
+                if len(run) == 1:
+                    style = {"fillcolor": viz.WRT, "color": viz.PATH, "penwidth": "2"} \
+                        if n is hot else {}
+                    s.node(n.name, viz._lines(_neuron_lines(n, computed)), **style)
+                else:
+                    s.node(n.name, viz._lines(_folded_lines(run, computed)),
+                           style="rounded,dashed", fillcolor="white", fontcolor="#4b5563")
+                    folded += len(run)
+                box.update((m.name, n.name) for m in run)
+                ids.append(n.name)
+            for a, b in zip(ids, ids[1:]):  # keeps the layer in its order, top to bottom
+                s.edge(b, a, style="invis")
+        drawn.append(ids)
     pairs: dict[tuple[int, int], list[tuple[str, Neuron]]] = {}
     for n in net.neurons:
         srcs: dict[str, int] = {}
@@ -350,19 +403,24 @@ def _draw_layers(g: Any, net: Network, hot: Neuron | None, computed: bool, viz: 
             pairs.setdefault((layer, n.layer), []).append((src, n))
     for (a, b), edges in pairs.items():
         if len(edges) <= DENSE:
-            for src, n in edges:
+            joined: dict[tuple[str, str], list[bool]] = {}
+            for src, n in edges:  # one edge per pair of boxes, red when on wrt's paths
                 red = n is hot or (hot is not None and src == hot.name)
-                g.edge(src, n.name, **({"color": viz.PATH, "penwidth": "1.4"} if red else {}))
+                joined.setdefault((box[src], box[n.name]), []).append(red)
+            for (src, dst), reds in joined.items():
+                style = {"color": viz.PATH, "penwidth": "1.4"} if any(reds) else {}
+                if len(reds) > 1:
+                    style["label"] = f"{len(reds)} weights"
+                g.edge(src, dst, **style)
             continue
         srcs_, dsts = sorted({s for s, _ in edges}), sorted({n.name for _, n in edges})
         n_a, n_b = len(srcs_), len(dsts)
         what = f"all {n_a} × {n_b}" if len(edges) == n_a * n_b else f"{n_a} to {n_b}"
-        mid_a = f"x{sorted(slots)[len(slots) // 2]}" if a == 0 else \
-            net.layers[a - 1][len(net.layers[a - 1]) // 2].name
-        g.edge(mid_a, net.layers[b - 1][len(net.layers[b - 1]) // 2].name,  # middle to middle
+        g.edge(drawn[a][len(drawn[a]) // 2], drawn[b][len(drawn[b]) // 2],  # middle to middle
                label=viz._lines([f"{len(edges)} weights", what]),
-               ltail=f"cluster_layer{a}" if a else "", lhead=f"cluster_layer{b}",
-               color=viz.EDGE, penwidth="2", arrowsize="1")
+               ltail=f"cluster_layer{a}" if a else "cluster_inputs",
+               lhead=f"cluster_layer{b}", color=viz.EDGE, penwidth="2", arrowsize="1")
+    return folded
 
 
 def _draw_loss(g: Any, loss: list[Value], net: Network, names: GraphNames, root: Value,

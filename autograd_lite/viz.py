@@ -177,8 +177,10 @@ def draw(root: Value, wrt: Value | None = None, *, max_nodes: int | None = 120,
         one box): its name (``h1[3]``: layer 1, neuron 3; the last layer is ``out``), its
         activation, its output and grad (a range over the data points), its weights (how
         many, their range and norm) and their grads' range; one edge per connection; the
-        inputs as small ellipses; the loss part after the last layer as ops, its 6 nodes
-        nearest L (``max_nodes`` if smaller), dashed boxes for the rest. With ``wrt`` a
+        inputs as small ellipses; the loss part after the last layer as ops, its 3 nodes
+        nearest L (``max_nodes`` if smaller), dashed boxes for the rest. A layer of more
+        than 5 neurons shows its first two, its last and ``wrt``'s, and one dashed box per
+        run of the others (``max_nodes=None``: every neuron). With ``wrt`` a
         weight, its neuron is gold and the caption gives dL/dwrt as with ``"ops"``. A graph
         with no neuron raises ``ValueError``.
 

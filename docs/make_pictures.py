@@ -100,7 +100,11 @@ def main() -> int:
     for name in DEMOS:
         path = ROOT / "examples" / f"{name}.py"
         sys.argv = [str(path), "--out", str(IMG)]
-        runpy.run_path(str(path), run_name="__main__")
+        try:
+            runpy.run_path(str(path), run_name="__main__")
+        except SystemExit as e:  # a demo that ends with sys.exit(main()): go on to the next
+            if e.code not in (None, 0):
+                raise
     concept_pictures()
     cli_pictures()
     print(f"pictures written to {IMG}")

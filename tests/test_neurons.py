@@ -7,7 +7,7 @@ import pytest
 
 import autograd_lite as ag
 from autograd_lite.explain import number
-from autograd_lite.neurons import find_neurons
+from autograd_lite.neurons import SHOWN, _runs, find_neurons
 
 
 def scalar_mlp(sizes, act="relu", points=1, seed=0, inputs_as_values=False):
@@ -89,6 +89,39 @@ def test_draw_neurons_wrt_highlights_the_neuron_and_gives_dL_dw():
     assert g.explanation.total == pytest.approx(w.grad)
     assert "256 weights" in g.source  # a dense layer pair: one edge
     assert g.source.count("->") < 80
+
+
+def test_draw_neurons_folds_wide_layers_but_keeps_wrts_neuron():
+    L, layers, _ = scalar_mlp((2, 16, 16, 1), "relu", 2)
+    L.backward()
+    w = layers[0][3][0][1]
+    g = ag.draw(L, wrt=w, view="neurons")
+    labels = _node_labels(g.source)
+    boxes = sorted(n for n in labels if re.fullmatch(r"(h\d|out)\[\d+\]", n))
+    assert boxes == ["h1[0]", "h1[15]", "h1[1]", "h1[2]", "h1[3]", "h1[4]", "h2[0]", "h2[15]",
+                     "h2[1]", "h2[2]", "out[0]"]  # h1[4], h2[2]: the folded runs' boxes
+    net = find_neurons(L)
+    folded = labels["h1[4]"].replace("\\l", "\n")
+    assert folded.startswith("h1[4..14]: 11 relu neurons\n")
+    ws = [p for n in net.layers[0][4:15] for p in n.weights]
+    lo, hi = min(p.grad for p in ws), max(p.grad for p in ws)
+    assert "22 weights in " in folded and f"dL/dw in [{number(lo, 3)}, {number(hi, 3)}]" in folded
+    assert "h1[2]" in labels  # a run of one (between h1[1] and wrt's h1[3]) is its neuron
+    assert "24 of them in dashed boxes" in g.source and g.n_shown == 9 + 3
+    every = _node_labels(ag.draw(L, wrt=w, view="neurons", max_nodes=None).source)
+    assert len([n for n in every if re.fullmatch(r"(h\d|out)\[\d+\]", n)]) == 33
+
+
+@pytest.mark.parametrize("size", range(1, 20))
+def test_runs_cover_the_layer_in_order(size):
+    layer = [object() for _ in range(size)]
+    for hot in [None, *layer]:
+        runs = _runs(layer, hot)
+        assert [n for run in runs for n in run] == layer
+        shown = {id(run[0]) for run in runs if len(run) == 1}
+        assert size <= SHOWN and len(shown) == size or \
+            {id(layer[0]), id(layer[1]), id(layer[-1])} <= shown
+        assert hot is None or id(hot) in shown
 
 
 def test_draw_neurons_raises_without_neurons():
