@@ -129,7 +129,8 @@ def plot(out: Path, runs: dict, X: np.ndarray, y: np.ndarray, written: list[Path
     if plt is None:
         _common.skipped("seed000_decision_boundaries.png")
         return
-    fig, axes = plt.subplots(1, 4, figsize=(16, 4))
+    fig, axes = plt.subplots(2, 2, figsize=(9, 8))  # 2 x 2: readable at a page's width
+    axes = axes.ravel()
     for ax, (name, (net, costs)) in zip(axes, runs.items()):
         acc = _common.accuracy(net(X).data, y)
         if name.endswith("(Z > 0)"):  # the question's working version trains the same
@@ -141,7 +142,7 @@ def plot(out: Path, runs: dict, X: np.ndarray, y: np.ndarray, written: list[Path
     axes[3].set_xlabel("step")
     axes[3].set_ylabel("cost J (cross-entropy)")
     axes[3].set_title("training", fontsize=10)
-    axes[3].legend(fontsize=8)
+    axes[3].legend(fontsize=9)
     _common.class_legend(fig)
     _common.save_figure(fig, out / "seed000_decision_boundaries.png", written)
 

@@ -167,7 +167,9 @@ def plot(out: Path, written: list[Path]) -> None:
         _common.skipped("seed004_activation_factors.png")
         return
     z = np.linspace(-4, 4, 401)
-    fig, axes = plt.subplots(1, 5, figsize=(19, 3.6))
+    fig, axes = plt.subplots(2, 3, figsize=(9.5, 6.4))  # 2 x 3: readable at a page's width
+    axes = axes.ravel()
+    axes[5].axis("off")
     for ax, name in zip(axes, HIDDEN):
         Z = ag.Value(z)
         A = activate(Z, name)
@@ -190,6 +192,7 @@ def plot(out: Path, written: list[Path]) -> None:
     ax.set_title("dL/dZ2 at the output, y = 1", fontsize=10)
     ax.set_xlabel("Z2")
     ax.legend(fontsize=8)
+    fig.tight_layout()
     _common.save_figure(fig, out / "seed004_activation_factors.png", written)
 
 

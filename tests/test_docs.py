@@ -159,6 +159,39 @@ PICTURES = """return [...document.querySelectorAll('article img')]
     .filter(i => i.currentSrc.endsWith('.svg')).map(i => [i.currentSrc, i.clientWidth]);"""
 
 
+# each PNG a page shows: its file, width on the page, width in pixels, and whether a link
+# around it opens the picture itself
+PLOTS = """return [...document.querySelectorAll('article img')]
+    .filter(i => i.currentSrc.endsWith('.png')).map(i => [i.currentSrc, i.clientWidth,
+        i.naturalWidth, !!(i.closest('a') && i.closest('a').href === i.currentSrc)]);"""
+
+
+def png_dpi(path: Path) -> float | None:
+    """The resolution a PNG records (its pHYs chunk, as matplotlib writes it), or None."""
+    data = path.read_bytes()
+    at = data.find(b"pHYs")
+    if at < 0 or data[at + 12] != 1:  # unit 1: pixels per metre
+        return None
+    return int.from_bytes(data[at + 4:at + 8], "big") * 0.0254
+
+
+def test_every_plot_text_is_at_least_9_px_at_a_1400_px_window(site, browser):
+    """A plot (matplotlib's PNG, which records its dpi): its 10 pt text -- tick labels,
+    axis labels, titles -- at least 9 px high as the page shows it. A screenshot (no dpi)
+    shrunk to the page links to itself at full size."""
+    small, seen = [], 0
+    for page in sorted(site.rglob("*.html")):
+        browser.get(page.as_uri())
+        for src, width, natural, linked in browser.execute_script(PLOTS):
+            path, where = Path(src.removeprefix("file://")), page.relative_to(site).parent
+            dpi, seen = png_dpi(path), seen + 1
+            if dpi is None:
+                assert linked or width >= natural, f"{where}: {path.name} is shrunk, unlinked"
+            elif 10 * dpi / 72 * width / natural < 9:
+                small.append(f"{where}: {path.name} {10 * dpi / 72 * width / natural:.1f} px")
+    assert seen >= 10 and not small, small
+
+
 # what a reader sees of the page: quotes, and text that reads like a raw Sphinx role
 SEEN = """return [document.querySelectorAll('article blockquote').length,
     (document.querySelector('article') || document.body).innerText];"""

@@ -862,15 +862,18 @@ def _plot_distance(plt: Any, summary: dict, st: Settings, folder: Path,
 
 def _plot_accuracy(plt: Any, ticker: Any, summary: dict, st: Settings, folder: Path,
                    smoke: bool) -> Path:
+    """One row per precision and backward, test accuracy on the left and loss on the right:
+    two columns keep the text readable at a page's width (four were 7 px high there)."""
     panels = ([(p, "mul1", "multiply (chain rule)") for p in PRECISIONS]
               + [("float16", "rep1", "replace (paper's code)")])
-    fig, axes = plt.subplots(2, len(panels), figsize=(13, 6.5), sharex=True, sharey="row")
+    fig, axes = plt.subplots(len(panels), 2, figsize=(8, 2.4 * len(panels) + 0.9),
+                             sharex=True, sharey="col", squeeze=False)
     epochs = np.arange(1, st.epochs + 1)
     few = st.epochs < 3  # a band needs points to join: a range bar instead, side by side
-    for col, (p, one, name) in enumerate(panels):
+    for row, (p, one, name) in enumerate(panels):
         for key, label, colour, style, dx in (("mul0", "relu'(0)=0", "black", "-", -0.06),
                                               (one, "relu'(0)=1", "tab:orange", "--", 0.06)):
-            for row, (i, f) in enumerate(((0, 100.0), (1, 1.0))):
+            for col, (i, f) in enumerate(((0, 100.0), (1, 1.0))):
                 y = np.array([r["curve"][key][:, i] for r in summary[p]["runs"]]) * f
                 ax, mean = axes[row, col], y.mean(0)
                 if few:
@@ -879,24 +882,24 @@ def _plot_accuracy(plt: Any, ticker: Any, summary: dict, st: Settings, folder: P
                     continue
                 ax.plot(epochs, mean, style, color=colour, label=label, marker=".", ms=4)
                 ax.fill_between(epochs, y.min(0), y.max(0), color=colour, alpha=0.15)
-        axes[0, col].set_title(f"{p}, {name}")
-        axes[1, col].set_xlabel("epoch")
-        axes[1, col].set_xlim(0.5, st.epochs + 0.5)  # not a 0.1-wide axis around one epoch
-        axes[1, col].xaxis.set_major_locator(ticker.MultipleLocator(1) if st.epochs <= 10
-                                             else ticker.MaxNLocator(integer=True))
-        for ax in axes[:, col]:
+        axes[row, 0].set_title(f"{p}, {name}: test accuracy (%)", fontsize=10, loc="left")
+        axes[row, 1].set_title("test loss", fontsize=10, loc="left")
+        for ax in axes[row]:
             ax.grid(True, which="both", alpha=0.3)
-    lo, hi = axes[1, 0].get_ylim()
+    for ax in axes[-1]:
+        ax.set_xlabel("epoch")
+        ax.set_xlim(0.5, st.epochs + 0.5)  # not a 0.1-wide axis around one epoch
+        ax.xaxis.set_major_locator(ticker.MultipleLocator(1) if st.epochs <= 10
+                                   else ticker.MaxNLocator(integer=True))
+    lo, hi = axes[0, 1].get_ylim()
     if lo > 0 and hi / lo > 3:  # losses over decades: a log axis shows the late gaps
-        axes[1, 0].set_yscale("log")  # (the row shares its y axis)
-        axes[1, 0].yaxis.set_major_locator(ticker.LogLocator(subs=(1.0, 2.0, 5.0)))
-        axes[1, 0].yaxis.set_major_formatter(ticker.FormatStrFormatter("%g"))
-        axes[1, 0].yaxis.set_minor_formatter(ticker.NullFormatter())
-    axes[0, 0].set_ylabel("test accuracy (%)")
-    axes[1, 0].set_ylabel("test loss")
+        axes[0, 1].set_yscale("log")  # (the column shares its y axis)
+        axes[0, 1].yaxis.set_major_locator(ticker.LogLocator(subs=(1.0, 2.0, 5.0)))
+        axes[0, 1].yaxis.set_major_formatter(ticker.FormatStrFormatter("%g"))
+        axes[0, 1].yaxis.set_minor_formatter(ticker.NullFormatter())
     axes[0, 0].legend(loc="lower right")
     shown = "Mean (dot) and range (bar)" if few else "Mean (line) and range (band)"
-    fig.suptitle(_title(f"{shown} of {st.seeds} seeds; same initial weights and minibatches "
+    fig.suptitle(_title(f"{shown} of {st.seeds} seeds; same initial weights and minibatches\n"
                         "for relu'(0) = 0 and 1", smoke), color="tab:red" if smoke else "black")
     fig.tight_layout()
     path = folder / "relu0_accuracy.png"
