@@ -98,8 +98,8 @@ before"""),
 after = ag.draw(z, wrt=x)
 assert "grad —" not in after.source and x.grad == 7.0
 after"""),
-    ("md", """Two paths lead from `x` to `z` (through `y = x · x`, whose two edges are both `x`, and
-directly): dz/dx = 1 · 3 + 1 · 3 + 1 = 7."""),
+    ("md", """Three paths lead from `x` to `z`: two through `y = x · x` (one per edge, each with
+factor `x`) and one directly: dz/dx = 1 · 3 + 1 · 3 + 1 = 7."""),
     ("code", "print(ag.explain(z, x))"),
     ("md", """## ReLU at zero: a kink
 
