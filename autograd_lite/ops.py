@@ -156,16 +156,19 @@ class Rule:
     """
 
     __slots__ = ("name", "formula", "forward", "factors", "prepare", "kink", "kink_words", "doc",
-                 "custom", "variadic", "run", "chains", "scalar")
+                 "custom", "variadic", "linear", "run", "chains", "scalar")
 
     def __init__(self, name: str, formula: str, forward: Callable, factors: tuple[Factor, ...],
                  prepare: Callable[..., dict] | None = None, kink: Callable | None = None,
                  kink_words: tuple[str, str] | None = None, doc: str = "",
-                 custom: bool = False) -> None:
+                 custom: bool = False, linear: bool = False) -> None:
         self.name, self.formula, self.forward, self.factors = name, formula, forward, factors
         self.prepare, self.kink, self.doc, self.custom = prepare, kink, doc, custom
         self.kink_words = kink_words  # (where the kinks sit, the choice made there): see kink
         self.variadic = isinstance(factors, EachInput)  # any number of inputs
+        # linear in each input (x + y, x · y, x @ y): input i's factor does not read input i,
+        # so a leaf whose partners are all constants is not kept for backward (see apply)
+        self.linear = linear
         self.reset()
 
     def reset(self) -> None:
@@ -228,11 +231,11 @@ def each_input(symbol: str, fn: Callable) -> EachInput:
 
 # --- arithmetic ----------------------------------------------------------------------------
 
-ADD = op("add", "{x} + {y}", operator.add, d("1", 1.0), d("1", 1.0))
-SUB = op("sub", "{x} − {y}", operator.sub, d("1", 1.0), d("−1", -1.0))
-NEG = op("neg", "−{x}", operator.neg, d("−1", -1.0))
+ADD = op("add", "{x} + {y}", operator.add, d("1", 1.0), d("1", 1.0), linear=True)
+SUB = op("sub", "{x} − {y}", operator.sub, d("1", 1.0), d("−1", -1.0), linear=True)
+NEG = op("neg", "−{x}", operator.neg, d("−1", -1.0), linear=True)
 MUL = op("mul", "{x} · {y}", operator.mul,
-         d("{y}", lambda x, y, out: y), d("{x}", lambda x, y, out: x))
+         d("{y}", lambda x, y, out: y), d("{x}", lambda x, y, out: x), linear=True)
 DIV = op("div", "{x} / {y}", div,
          d("1/{y}", lambda x, y, out: div(1.0, y)),
          d("−{x}/{y}²", lambda x, y, out: -div(x, y * y)))
@@ -280,7 +283,8 @@ def _matmul_vjp(i: int) -> Callable:
 MATMUL = op("matmul", "{x} @ {y}", _matmul,
             vjp("(·) @ {y}ᵀ", _matmul_vjp(0), shown=lambda x, y, out: y),
             vjp("{x}ᵀ @ (·)", _matmul_vjp(1), shown=lambda x, y, out: x),
-            doc="Matrix product (NumPy semantics, 1-D and batched operands included).")
+            doc="Matrix product (NumPy semantics, 1-D and batched operands included).",
+            linear=True)
 
 # --- activations -------------------------------------------------------------------------
 # relu'(0), leaky_relu'(0) and abs'(0) are choices (subgradients), resolved by prepare() when
@@ -810,7 +814,8 @@ def _pool_share(g: Any, x: Any, out: Any, ctx: dict) -> Any:
 CONV2D = op("conv2d", "conv2d({x}, {y})", _conv2d,
             vjp("col2im({y}ᵀ @ (·))", _conv_dx, lambda x, w, out, ctx: w),
             vjp("(·) @ im2col({x})ᵀ", _conv_dw, lambda x, w, out, ctx: x), prepare=dict,
-            doc="x (N, C, H, W) cross-correlated with w (O, C, kh, kw), as PyTorch's conv2d.")
+            doc="x (N, C, H, W) cross-correlated with w (O, C, kh, kw), as PyTorch's conv2d.",
+            linear=True)
 MAX_POOL2D = op("max_pool2d", "max_pool2d({x})", _max_pool,
                 vjp("1[{x} = window max] / #ties", _pool_share, _of_ones(_pool_share)),
                 prepare=dict, kink=_window_ties,

@@ -140,8 +140,12 @@ class Value:
 
     def factor(self, i: int) -> Any:
         """The chain-rule factor ∂self/∂(input i) at the forward's values, as backward uses it
-        (a float, an array, or for a vector-Jacobian product what the rule shows, or None)."""
-        if self._dout_dx is not None:
+        (a float, an array, or for a vector-Jacobian product what the rule shows, or None);
+        None for a constant input, for which backward computes no factor (nor keeps its data)."""
+        scalar = self._dout_dx is not None
+        if type((self._x, self._y)[i] if scalar else self._x[i]) is not Value:
+            return None
+        if scalar:
             return self._dout_dx if i == 0 else self._dout_dy
         return self._op.factors[i].value(self._saved)
 
@@ -366,14 +370,14 @@ def apply(rule: Rule, *args: Any, **params: Any) -> Value:
         raise TypeError(f"{rule.name} takes {len(rule.factors)} input(s)" + " and no parameters"
                         * (rule.prepare is None) + f", got {len(args)} and {sorted(params)}")
     ctx = None if rule.prepare is None else rule.prepare(**params)
-    xs, floats = [], len(args) < 3
+    xs, floats, leaves, values = [], len(args) < 3, [], 0
     for a in args:
         if type(a) is Value:
-            x = a._data
+            x, values = a._data, values + 1
             if type(x) is not float:
                 floats = False
                 if a._op is None:
-                    a._saved = True  # this graph holds the leaf's array: see Value.data
+                    leaves.append(a)
         else:  # a constant
             x = a if type(a) is float else as_data(a, f"an input of {rule.name}")
             if type(x) is not float:
@@ -381,6 +385,9 @@ def apply(rule: Rule, *args: Any, **params: Any) -> Value:
             if x is not a:
                 args = _replace(args, a, x)
         xs.append(x)
+    if leaves and (not rule.linear or values > 1):
+        for a in leaves:  # this graph reads the leaf's array in backward: see Value.data
+            a._saved = True
     if floats and rule.scalar is not None:  # a kernel (kernels.py): output, factors, kinks
         out, dx, dy = rule.scalar(*xs) if ctx is None else rule.scalar(*xs, ctx)
     else:

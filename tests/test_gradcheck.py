@@ -116,7 +116,8 @@ def test_gradcheck_catches_a_wrong_custom_relu_inside_a_net_through_the_closure(
 def test_gradcheck_leaves_the_parameters_exactly_as_they_were():
     net, X, Y = _net_and_data(dtype=np.float32)
     params = net.parameters()
-    Z1 = net.layers[0](X)  # a graph that holds W1's array: Z1 = X @ W1 + b1
+    Xv = Value(X)  # (X a Value: backward reads W1 for dL/dX, so the graph keeps W1's array)
+    Z1 = net.layers[0](Xv)  # Z1 = X @ W1 + b1
     ag.mse_loss(net(X), Y).backward()
     arrays = [p._data for p in params]
     copies, grads = [a.copy() for a in arrays], [p.grad.copy() for p in params]
@@ -126,6 +127,9 @@ def test_gradcheck_leaves_the_parameters_exactly_as_they_were():
     assert all(np.array_equal(p.grad, g) for p, g in zip(params, grads))  # no .grad changed
     params[0].data -= 1.0  # copy-on-write still holds for the graph built before
     assert np.array_equal(Z1.parents[0].factor(0), copies[0])  # the factor W1: the old values
+    Z1.backward(np.ones(Z1.shape, np.float32))
+    assert np.allclose(Xv.grad, np.ones(Z1.shape) @ copies[0].T)
+    assert net.layers[0](X).parents[0].factor(0) is None  # X a constant: no factor for it
 
 
 def test_gradcheck_restores_the_parameters_when_fn_fails():

@@ -191,17 +191,21 @@ def test_sigmoid_and_bce_kernels_at_the_overflow_edge() -> None:
 
 def test_copy_on_write_reuses_only_an_array_no_graph_holds():
     w = Value(np.arange(20000.0))  # large enough for the pool (>= 64 KiB)
-    L1 = (w * 2.0).sum()
+
+    def times(k: float) -> Value:  # a Value: backward reads w for its gradient, so graphs keep w
+        return Value(np.full(20000, k))
+
+    L1 = (w * times(2.0)).sum()
     first = w._data
     w.data -= 1.0  # L1 holds `first`: w gets a copy, the pool keeps `first`
     assert w._data is not first and first[1] == 1.0 and w.data[1] == 0.0
-    L2 = (w * 3.0).sum()
+    L2 = (w * times(3.0)).sum()
     second = w._data
     w.data += 5.0  # `first` is still held by L1: not reused
     assert w._data is not first and first[1] == 1.0
     first_id = id(first)
     del L1, first
-    L3 = (w * 4.0).sum()
+    L3 = (w * times(4.0)).sum()
     w.data *= 2.0  # L1 is gone: its array is free, and w's copy goes into it
     assert id(w._data) == first_id and np.array_equal(w.data, (np.arange(20000.0) + 4.0) * 2)
     L2.backward()  # L2 kept what its forward saw
