@@ -322,8 +322,8 @@ def fast_backward(root: Any, seed: Any) -> None:
 def _reach(root: Any, start: float, kept: dict) -> None:
     """Count in ``_pending`` the edges into each node that ``root`` depends on, start its cotangent
     at ``start`` (−0.0: −0.0 + g is g, bit for bit), keep its .grad; depth first. A scalar
-    node's inputs are written out, its first input tested first (W1's reach was 20 % slower
-    testing for a tuple first)."""
+    node's inputs are written out, its first input tested first (W1's reach took 1.09x the
+    previous engine's testing for a tuple first, about 1.0x so)."""
     value, stack = type(root), [root]
     pop, push = stack.pop, stack.append
     if root._grad is not None:

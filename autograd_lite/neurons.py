@@ -368,8 +368,8 @@ def _draw_layers(g: Any, net: Network, hot: Neuron | None, computed: bool, viz: 
                    style="filled", fillcolor=viz.LEAF)
         for a, b in zip(sorted(slots), sorted(slots)[1:]):  # x[0] on top, as in the layers
             s.edge(f"x{b}", f"x{a}", style="invis")
-    box = {f"x{j}": f"x{j}" for j in slots}  # a neuron's (or input's) name -> its box
-    drawn: list[list[str]] = [[box[x] for x in sorted(box)]]
+    drawn = [[f"x{j}" for j in sorted(slots)]]  # each layer's boxes, the inputs' first
+    box = {x: x for x in drawn[0]}  # a neuron's (or an input's) name -> the box it is in
     folded = 0
     for k, layer in enumerate(net.layers, 1):
         acts = sorted({n.activation for n in layer})

@@ -143,13 +143,10 @@ def site(tmp_path_factory):
 
 # each picture of a notebook page as the browser lays it out (nbconvert inlines an SVG output
 # as an <img> with a data: URL, which test_docs's check of <img> files leaves out): its
-# source and its width on the page (CSS px), once every image has loaded (currentSrc and the
-# width are empty until then: a page read straight after loading gave 0 pictures at times)
-INLINE = """const done = arguments[arguments.length - 1];
-const imgs = [...document.querySelectorAll('article img')];
-Promise.all(imgs.map(i => i.decode().catch(() => null))).then(() => done(imgs
-    .filter(i => (i.getAttribute('src') || '').startsWith('data:image/svg+xml;base64,'))
-    .map(i => [i.getAttribute('src'), i.clientWidth])));"""
+# source and its width on the page (CSS px)
+INLINE = """return [...document.querySelectorAll('article img')]
+    .filter(i => i.currentSrc.startsWith('data:image/svg+xml;base64,'))
+    .map(i => [i.currentSrc, i.clientWidth]);"""
 
 
 def test_notebook_pages_show_their_pictures_with_text_at_least_9_px(site, browser):
@@ -159,7 +156,7 @@ def test_notebook_pages_show_their_pictures_with_text_at_least_9_px(site, browse
     for name in NAMES:
         page = site / "notebooks" / Path(name).stem / "index.html"
         browser.get(page.as_uri())
-        found = browser.execute_async_script(INLINE)
+        found = browser.execute_script(INLINE)
         seen[name] = len(found)
         for k, (src, width) in enumerate(found):
             svg = base64.b64decode(src.split(",", 1)[1]).decode("utf-8")
