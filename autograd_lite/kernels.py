@@ -35,22 +35,65 @@ from . import backward, growing, ops, shapes, value
 from .value import GRAD_ENABLED, Value, apply
 
 _new = object.__new__
+ndarray = np.ndarray
 grad_enabled = GRAD_ENABLED.get
 
 
-def _operator(rule: ops.Rule) -> Callable:
-    """``Value.__op__`` for add, sub or mul: with floats on both sides the node is built right
-    here, its factors the rule's constants (add, sub) or each the other input (mul). The
-    arithmetic is written out: calling operator.add made W1's forward 4-6 % slower, about
-    what reading ``ag.no_grad()``'s context variable costs."""
+def _plain_array(x: Any) -> bool:
+    """Whether ``x`` is engine data as it is: a float ndarray of no subclass (``as_data`` keeps
+    it), which a rule may read as it is."""
+    return type(x) is ndarray and x.dtype.char in "efd"
+
+
+def _array_node(rule: ops.Rule, a: Any, b: Any, x: Any, y: Any) -> Value:
+    """``apply(rule, a, b)`` for a rule linear in each input, with no parameters and no kinks
+    (add, sub, mul, matmul), where an input's data is an array: ``x``, ``y`` the data of ``a``,
+    ``b``, each a float or a plain float array. A leaf's array is kept for backward only where
+    its partner is a Value too (see ``apply``)."""
+    out = rule.run(x, y)
+    if type(out) is not ndarray:  # a 0-d result
+        out = np.asarray(out)
+    if type(a) is Value and type(b) is Value:
+        if a._op is None and type(x) is ndarray:
+            a._saved = True
+        if b._op is None and type(y) is ndarray:
+            b._saved = True
+    node = _new(Value)
+    node._data = out
+    node._x = (a, b)
+    node._saved = (x, y, out)
+    node._op = rule
+    node._ctx = node._y = node._dout_dx = node._dout_dy = node._grad = None
+    node._pending = 0
+    node.label = ""
+    return node
+
+
+def _operator(rule: ops.Rule, reflected: bool = False) -> Callable:
+    """``Value.__op__`` (or ``__rop__``) for add, sub, mul or matmul. With floats on both sides
+    the node is built right here, its factors the rule's constants (add, sub) or each the other
+    input (mul); with an array, by ``_array_node``. The arithmetic is written out: calling
+    operator.add made W1's forward 4-6 % slower, about what reading ``ag.no_grad()``'s
+    context variable costs. Anything else goes to ``apply`` (which also makes the leaf of
+    ``ag.no_grad()`` and gives the errors)."""
     cx, cy = (f.const for f in rule.factors)
-    add = rule is ops.ADD
+    add, floats = rule is ops.ADD, rule is not ops.MATMUL and not reflected
+    name = f"__{'r' * reflected}{rule.name}__"
 
     def op(self: Value, other: Any) -> Value:
         x = self._data
         y = other._data if type(other) is Value else other
-        if type(x) is not float or type(y) is not float or not grad_enabled():
-            return apply(rule, self, other)  # (apply also makes the leaf of ag.no_grad())
+        if type(x) is not float or type(y) is not float or not floats:
+            if not grad_enabled() or not (type(other) is Value or type(y) is float
+                                          or _plain_array(y)):
+                return apply(rule, other, self) if reflected else apply(rule, self, other)
+            if type(x) is ndarray or type(y) is ndarray:
+                if reflected:
+                    return _array_node(rule, other, self, y, x)
+                return _array_node(rule, self, other, x, y)
+            return apply(rule, other, self) if reflected else apply(rule, self, other)
+        if not grad_enabled():
+            return apply(rule, self, other)
         node = _new(Value)
         if cx is None:  # mul
             node._data = x * y
@@ -68,30 +111,46 @@ def _operator(rule: ops.Rule) -> Callable:
         node.label = ""
         return node
 
-    op.__name__ = op.__qualname__ = f"Value.__{rule.name}__"
-    op.__doc__ = getattr(Value, f"__{rule.name}__").__doc__
+    op.__name__ = op.__qualname__ = f"Value.{name}"
+    op.__doc__ = getattr(Value, name).__doc__
     return op
 
 
 def _method(rule: ops.Rule, plain: Callable) -> Callable:
-    """``Value.relu`` (tanh, sigmoid, exp, log) called on a float with no arguments: the node
-    is built right here from the rule's scalar kernel below, as the operators build theirs
-    (``apply``'s checks of its arguments cost about 300 ns a call, 3 % of W1's forward).
-    Anything else -- arguments, an array, a constant, ``ag.no_grad()`` -- goes to ``plain``."""
-    prepare = rule.prepare
+    """``Value.relu`` (tanh, sigmoid, exp, log, mean, sum) called with no arguments, on a float
+    or an array: the node is built right here, as the operators build theirs (``apply``'s
+    checks of its arguments cost about 300 ns a call, 3 % of W1's forward) -- on a float from
+    the rule's scalar kernel below, on an array from its forward and kink count. Anything
+    else -- arguments, a constant, ``ag.no_grad()`` -- goes to ``plain``."""
+    prepare, kink, scalar = rule.prepare, rule.kink, rule.scalar is not None
 
     @functools.wraps(plain)
     def method(self: Any, *args: Any, **params: Any) -> Value:
         x = self._data if type(self) is Value else None
-        if type(x) is not float or args or params or not grad_enabled():
+        if args or params or not grad_enabled() or not (
+                type(x) is ndarray or scalar and type(x) is float):
             return plain(self, *args, **params)
         ctx = None if prepare is None else prepare()
         node = _new(Value)
-        node._data, node._dout_dx, _ = rule.scalar(x) if ctx is None else rule.scalar(x, ctx)
-        node._x = self
+        if type(x) is float:
+            node._data, node._dout_dx, _ = rule.scalar(x) if ctx is None else rule.scalar(x, ctx)
+            node._x = self
+            node._saved = None
+        else:
+            out = rule.run(x) if ctx is None else rule.run(x, ctx)
+            if kink is not None:
+                ctx["kinks"] = kink(x, ctx)
+            if type(out) is not ndarray:  # a 0-d result
+                out = np.asarray(out)
+            if self._op is None:  # this graph reads the leaf's array in backward
+                self._saved = True
+            node._data = out
+            node._x = (self,)
+            node._saved = (x, out) if ctx is None else (x, out, ctx)
+            node._dout_dx = None
         node._op = rule
         node._ctx = ctx
-        node._y = node._dout_dy = node._grad = node._saved = None
+        node._y = node._dout_dy = node._grad = None
         node._pending = 0
         node.label = ""
         return node
@@ -146,7 +205,8 @@ def _matmul(rule: ops.Rule) -> None:
     run, (dx, dy) = rule.run, rule.chains
 
     def fast(x: Any, y: Any) -> Any:
-        if type(x) is np.ndarray and type(y) is np.ndarray and x.ndim == 2 == y.ndim:
+        if (type(x) is np.ndarray and type(y) is np.ndarray and x.ndim == 2 == y.ndim
+                and x.shape[1] == y.shape[0]):  # (else the table's forward, or its error)
             return np.dot(x, y)
         return run(x, y)
 
@@ -159,6 +219,20 @@ def _matmul(rule: ops.Rule) -> None:
         return np.dot(x.T, g) if x.ndim == 2 == np.ndim(g) else dy(g, saved)
 
     rule.run, rule.chains = fast, (fast_dx, fast_dy)
+
+
+def _relu_arrays(rule: ops.Rule) -> None:
+    (d,) = rule.chains
+
+    def fast_d(g: Any, saved: tuple) -> Any:
+        x, out, ctx = saved
+        if type(g) is not ndarray or ctx["kinks"] and ctx["subgradient"]:
+            return d(g, saved)
+        r = (x > 0).astype(g.dtype)  # g · 1[x > 0] (NaN: 0), the mask as g's dtype, in place
+        r *= g
+        return r
+
+    rule.chains = (fast_d,)
 
 
 def _sigmoid_arrays(rule: ops.Rule) -> None:
@@ -241,6 +315,32 @@ def _bce_logits(rule: ops.Rule) -> None:
         return out
 
     rule.run = fast
+
+
+def _whole(rule: ops.Rule) -> None:
+    """mean and sum over every axis of a float32/64 array (``x.mean()``): the forward without
+    the table's axis bookkeeping, the cotangent spread back in two array calls."""
+    run, (d,) = rule.run, rule.chains
+    mean = rule is ops.MEAN
+
+    def fast(x: Any, ctx: dict) -> Any:
+        if ctx["axis"] is not None or type(x) is not ndarray or x.dtype.char == "e":
+            return run(x, ctx)  # (float16: np.mean adds up in float32)
+        ctx["axes"] = None
+        s = np.add.reduce(x, axis=None, keepdims=ctx["keepdims"])
+        return s / x.size if mean else s
+
+    def fast_d(g: Any, saved: tuple) -> Any:
+        x, ctx = saved[0], saved[-1]
+        if ctx["axes"] is not None or type(x) is not ndarray or type(g) is not ndarray:
+            return d(g, saved)
+        if mean:
+            g = g / x.size
+        out = np.empty(x.shape, g.dtype)  # (g: an array or a NumPy scalar, never a float)
+        out[...] = g
+        return out
+
+    rule.run, rule.chains = fast, (fast_d,)
 
 
 _ONES: dict = {}
@@ -420,10 +520,12 @@ def _pass(root: Any, start: float) -> None:
 
 SCALAR = {"relu": _relu, "tanh": _tanh, "sigmoid": _sigmoid, "exp": _exp, "log": _log,
           "neg": _neg, "div": _div, "pow": _pow}
-ARRAYS = {"matmul": _matmul, "sigmoid": _sigmoid_arrays, "binary_cross_entropy": _bce,
+ARRAYS = {"matmul": _matmul, "relu": _relu_arrays, "sigmoid": _sigmoid_arrays, "mean": _whole,
+          "sum": _whole, "binary_cross_entropy": _bce,
           "binary_cross_entropy_with_logits": _bce_logits}
-OPERATORS = {"__add__": ops.ADD, "__sub__": ops.SUB, "__mul__": ops.MUL}
-METHODS = ("relu", "tanh", "sigmoid", "exp", "log")
+OPERATORS = {f"__{r * 'r'}{rule.name}__": (rule, r) for rule in (ops.ADD, ops.SUB, ops.MUL,
+                                                                  ops.MATMUL) for r in (0, 1)}
+METHODS = ("relu", "tanh", "sigmoid", "exp", "log", "mean", "sum")
 
 
 def attach() -> None:
@@ -435,8 +537,8 @@ def attach() -> None:
         rules[name].scalar = scalar
     for name, tune in ARRAYS.items():
         tune(rules[name])
-    for name, rule in OPERATORS.items():
-        setattr(Value, name, _operator(rule))
+    for name, (rule, reflected) in OPERATORS.items():
+        setattr(Value, name, _operator(rule, bool(reflected)))
     for name in METHODS:
         setattr(Value, name, _method(rules[name], _PLAIN[name]))
     backward.unbroadcast, backward.backward = unbroadcast, fast_backward

@@ -35,6 +35,8 @@ _UFUNCS = {np.add: ops.ADD, np.subtract: ops.SUB, np.multiply: ops.MUL, np.true_
            np.matmul: ops.MATMUL, np.negative: ops.NEG, np.exp: ops.EXP, np.log: ops.LOG,
            np.tanh: ops.TANH, np.sqrt: ops.SQRT, np.absolute: ops.ABS, np.maximum: ops.MAXIMUM,
            np.minimum: ops.MINIMUM}
+_REFLECTED = {np.add: "__radd__", np.subtract: "__rsub__", np.multiply: "__rmul__",
+              np.true_divide: "__rtruediv__", np.matmul: "__rmatmul__"}  # ndarray + Value
 _COMPARE = {np.less, np.less_equal, np.greater, np.greater_equal}  # a boolean array, as v < w
 
 _HINTS = {  # what to use instead, for the NumPy functions a course reaches for
@@ -69,6 +71,8 @@ def _no_options(name: str, kwargs: dict, allowed: tuple[str, ...] = ()) -> None:
 def _ufunc(self: Value, ufunc: np.ufunc, method: str, *inputs: Any, **kwargs: Any) -> Any:
     rule = _UFUNCS.get(ufunc)
     if rule is not None and not kwargs and method == "__call__":  # ndarray @ Value, np.exp(v)
+        if len(inputs) == 2 and type(inputs[0]) is not Value and ufunc in _REFLECTED:
+            return getattr(inputs[1], _REFLECTED[ufunc])(inputs[0])  # Value's own operator
         return apply(rule, *inputs)
     name = ufunc.__name__
     if method != "__call__":

@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import itertools
 import math
+import operator
 from collections.abc import Iterator
 
 import numpy as np
@@ -148,7 +149,7 @@ def test_relu_method_on_floats_takes_the_subgradient_of_the_context() -> None:
     with ag.no_grad():
         for name in kernels.METHODS:
             y = getattr(Value(0.5), name)()
-            assert y.rule is None and y.data == getattr(ag, name)(0.5).data
+            assert y.rule is None and y.data == kernels._PLAIN[name](Value(0.5)).data
 
 
 def test_the_operators_are_the_inlined_ones_and_detach_restores_apply() -> None:
@@ -213,3 +214,83 @@ def test_copy_on_write_reuses_only_an_array_no_graph_holds():
     assert float(L3.data) == float(np.sum((np.arange(20000.0) + 4.0) * 4.0))
     with plain():
         assert __import__("autograd_lite").value.copy_leaf is kernels._PLAIN_COPY
+
+
+# --- the array operators and methods: every kind of other input, each as apply builds it ----
+
+OTHERS_OF_ARRAYS = [np.array([[1.5, -2.0, 0.0]]), np.array([[0.5], [-1.0]], np.float32),
+                    np.array([1.0, 2.0, -3.0], np.float16), np.array(2.0), np.float32(2.5),
+                    2.0, -0.0, 3, 10**400, [1.0, 2.0, 3.0], np.arange(3), np.array([True] * 3),
+                    np.ma.masked_array([1.0, 2.0, 3.0]), "a"]
+SHAPES_OF_ARRAYS = [(2, 3), (3,), (), (4, 2, 3), (3, 2)]
+
+
+def built(make, xs: list) -> tuple:  # noqa: ANN001
+    """What ``make`` builds from leaves of ``xs``, as the node and the leaves keep it: the
+    output, its rule, what its inputs are, what it saved, whether each leaf's array is kept
+    for backward -- then each leaf's gradient. Or the error, as text."""
+    try:
+        with np.errstate(all="ignore"):
+            vs = [Value(x) if type(x) is np.ndarray else x for x in xs]
+            out = make(*vs)
+            saved = [None if type(s) is dict else s for s in out._saved or ()]
+            kept = [v._saved for v in vs if type(v) is Value]
+            seed = np.linspace(-1.5, 2.0, out.size).reshape(out.shape).astype(out.dtype)
+            out.backward(seed)
+            return (out.data, out.rule, [type(p).__name__ for p in out._x], saved, kept,
+                    [v.grad for v in vs if type(v) is Value], out.params)
+    except (ValueError, TypeError, ZeroDivisionError, OverflowError) as e:
+        return (f"{type(e).__name__}: {e}",)
+
+
+def same(a, b, equal) -> bool:  # noqa: ANN001
+    """``equal`` (same_bits or close) on the numbers of two nested records; == on the rest."""
+    if isinstance(a, (list, tuple)) and type(a) is type(b):
+        return len(a) == len(b) and all(same(x, y, equal) for x, y in zip(a, b))
+    if isinstance(a, dict) and type(b) is dict:
+        return a.keys() == b.keys() and all(same(a[k], b[k], equal) for k in a)
+    if a is None or isinstance(a, (str, bool, ag.ops.Rule)):
+        return type(a) is type(b) and a == b
+    return equal(a, b)
+
+
+def same_build(make, xs: list) -> None:  # noqa: ANN001
+    fast = built(make, xs)
+    with plain():
+        ref = built(make, xs)
+    blas = len(ref) > 1 and ref[1] is ag.ops.MATMUL  # np.dot adds up in another order
+    assert same(fast, ref, close if blas else same_bits), (xs, fast, ref)
+
+
+@pytest.mark.parametrize("op", ["add", "sub", "mul", "matmul"])
+def test_array_operators_build_what_apply_builds(op) -> None:  # noqa: ANN001
+    """``v + c``, ``c + v``, ``v + w`` (and -, *, @) with an array: the kernels' node is
+    apply's, bit for bit -- output, inputs, saved data, which leaves are kept, gradients --
+    and where apply refuses an input, the same error."""
+    rng = np.random.default_rng(len(op))
+    forward, reflected = getattr(operator, op), getattr(Value, f"__r{op}__")
+    for shape in SHAPES_OF_ARRAYS:
+        x = rng.normal(size=shape)
+        for c in [*OTHERS_OF_ARRAYS, *(rng.normal(size=s) for s in SHAPES_OF_ARRAYS)]:
+            same_build(forward, [x, c])  # v op c
+            same_build(lambda v, c: reflected(v, c), [x, c])  # c op v, as Python calls it
+            if type(c) is np.ndarray and c.dtype.kind == "f":
+                same_build(forward, [c, x])  # ndarray op Value: NumPy calls the ufunc
+                same_build(forward, [x, c.astype(x.dtype)])  # two Values
+        with ag.no_grad():
+            v = Value(x)
+            c = np.ones(shape[-1:] if op == "matmul" else shape)
+            assert shape == () and op == "matmul" or forward(v, c).rule is None is v._saved
+
+
+@pytest.mark.parametrize("name", ["relu", "tanh", "sigmoid", "exp", "log", "mean", "sum"])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32, np.float16])
+def test_array_methods_build_what_apply_builds(name, dtype) -> None:  # noqa: ANN001
+    """``x.relu()`` ... ``x.mean()`` on an array leaf or an op's result, every shape, kinks,
+    inf and NaN included: the node the kernels build is apply's, and its backward too."""
+    for shape in [(2, 3), (5,), (), (1, 1), (3, 1, 2)]:
+        x = np.resize(np.array(POINTS), shape).astype(dtype)
+        same_build(lambda v: getattr(v, name)(), [x])
+        same_build(lambda v: getattr(v * 2.0, name)(), [x])
+    same_build(lambda v: getattr(v, name)(*(() if name not in ("mean", "sum") else (0,))),
+               [np.arange(6.0).reshape(2, 3)])  # with arguments: apply itself
