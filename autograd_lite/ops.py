@@ -96,7 +96,7 @@ def _zeros(x: Any, ctx: dict) -> int:
         return int(x == 0.0)
     if x.size <= 2048:  # counting nonzero floats is quicker for small arrays, a mask for large
         return x.size - int(np.count_nonzero(x))
-    return int(np.count_nonzero(x == 0))
+    return int(np.count_nonzero(x == 0.0))
 
 
 def _fmt(v: float) -> str: return f"{v:g}".replace("-", "−")
@@ -296,9 +296,9 @@ def _slope(x: Any, below: float, at0: float) -> Any:
     if type(x) is float:
         return 1.0 if x > 0.0 else at0 if x == 0.0 else below
     if below == 0.0 == at0:
-        return x > 0  # a mask: g * mask keeps g's dtype
-    one = np.where(x > 0, x.dtype.type(1), x.dtype.type(below))
-    return np.where(x == 0, x.dtype.type(at0), one) if at0 != below else one
+        return x > 0.0  # a mask: g * mask keeps g's dtype
+    one = np.where(x > 0.0, x.dtype.type(1), x.dtype.type(below))
+    return np.where(x == 0.0, x.dtype.type(at0), one) if at0 != below else one
 
 
 def _relu_prepare(subgradient: float | None = None) -> dict:
