@@ -69,10 +69,11 @@ def _no_options(name: str, kwargs: dict, allowed: tuple[str, ...] = ()) -> None:
 
 
 def _ufunc(self: Value, ufunc: np.ufunc, method: str, *inputs: Any, **kwargs: Any) -> Any:
+    reflected = _REFLECTED.get(ufunc)  # ndarray @ Value: Value's own operator, __rmatmul__
+    if reflected and not kwargs and method == "__call__" and type(inputs[0]) is not Value:
+        return getattr(inputs[1], reflected)(inputs[0])
     rule = _UFUNCS.get(ufunc)
-    if rule is not None and not kwargs and method == "__call__":  # ndarray @ Value, np.exp(v)
-        if len(inputs) == 2 and type(inputs[0]) is not Value and ufunc in _REFLECTED:
-            return getattr(inputs[1], _REFLECTED[ufunc])(inputs[0])  # Value's own operator
+    if rule is not None and not kwargs and method == "__call__":  # np.exp(v), np.add(v, 1)
         return apply(rule, *inputs)
     name = ufunc.__name__
     if method != "__call__":
