@@ -337,8 +337,8 @@ def _whole(rule: ops.Rule) -> None:
         x, ctx = saved[0], saved[-1]
         if ctx["axes"] is not None or type(x) is not ndarray or type(g) is not ndarray:
             return d(g, saved)
-        if mean:
-            g = g / x.size
+        if mean:  # (a 0-d g as a NumPy scalar first: its arithmetic is 5x quicker, same bits)
+            g = (g[()] if not g.ndim else g) / x.size
         out = np.empty(x.shape, g.dtype)  # (g: an array or a NumPy scalar, never a float)
         out[...] = g
         return out
