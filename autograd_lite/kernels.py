@@ -43,11 +43,33 @@ ndarray = np.ndarray
 grad_enabled = GRAD_ENABLED.get
 
 
-def _array_node(rule: ops.Rule, a: Any, b: Any, x: Any, y: Any) -> Value:
-    """``apply(rule, a, b)`` for a rule linear in each input, with no parameters and no kinks
-    (add, sub, mul, matmul), where an input's data is an array: ``x``, ``y`` the data of ``a``,
-    ``b``, each a float or a plain float array. A leaf's array is kept for backward only where
-    its partner is a Value too (see ``apply``)."""
+def _new_node(rule: ops.Rule, inputs: tuple, saved: tuple, out: Any, ctx: Any) -> Value:
+    node = _new(Value)
+    node._data = out
+    node._x = inputs
+    node._saved = saved
+    node._op = rule
+    node._ctx = ctx
+    node._y = node._dout_dx = node._dout_dy = node._grad = None
+    node._pending = 0
+    node.label = ""
+    return node
+
+
+def _plain(a: Any, x: Any) -> bool:
+    """Whether ``a`` (data ``x``) is a Value or a constant that ``as_data`` keeps as it is."""
+    return type(a) is Value or type(x) is float or type(x) is ndarray and x.dtype.char in "efd"
+
+
+def _binary(rule: ops.Rule, a: Any, b: Any, x: Any, y: Any) -> Value:
+    """``apply(rule, a, b)`` for add, sub, mul or matmul (linear in each input, no parameters,
+    no kinks), ``x`` and ``y`` the data of ``a`` and ``b``. Where an input's data is an array
+    and both are Values or plain data, the node is built here, without apply's checks; a
+    leaf's array is kept for backward only where its partner is a Value too (as apply keeps
+    it). Anything else -- ``ag.no_grad()``, a list, an int array -- goes to ``apply``."""
+    if not ((type(x) is ndarray or type(y) is ndarray) and _plain(a, x) and _plain(b, y)
+            and grad_enabled()):
+        return apply(rule, a, b)
     out = rule.run(x, y)
     if type(out) is not ndarray:  # a 0-d result
         out = np.asarray(out)
@@ -56,43 +78,37 @@ def _array_node(rule: ops.Rule, a: Any, b: Any, x: Any, y: Any) -> Value:
             a._saved = True
         if b._op is None and type(y) is ndarray:
             b._saved = True
-    node = _new(Value)
-    node._data = out
-    node._x = (a, b)
-    node._saved = (x, y, out)
-    node._op = rule
-    node._ctx = node._y = node._dout_dx = node._dout_dy = node._grad = None
-    node._pending = 0
-    node.label = ""
-    return node
+    return _new_node(rule, (a, b), (x, y, out), out, None)
+
+
+def _unary(rule: ops.Rule, a: Value, x: np.ndarray) -> Value:
+    """``apply(rule, a)`` with no parameters, ``a``'s data an array: the node built here."""
+    ctx = None if rule.prepare is None else rule.prepare()
+    out = rule.run(x) if ctx is None else rule.run(x, ctx)
+    if rule.kink is not None:
+        ctx["kinks"] = rule.kink(x, ctx)
+    if type(out) is not ndarray:  # a 0-d result
+        out = np.asarray(out)
+    if a._op is None:  # this graph reads the leaf's array in backward
+        a._saved = True
+    return _new_node(rule, (a,), (x, out) if ctx is None else (x, out, ctx), out, ctx)
 
 
 def _operator(rule: ops.Rule, reflected: bool = False) -> Callable:
     """``Value.__op__`` (or ``__rop__``) for add, sub, mul or matmul. With floats on both sides
-    the node is built right here, its factors the rule's constants (add, sub) or each the other
-    input (mul); with an array, by ``_array_node``. The arithmetic is written out: calling
-    operator.add made W1's forward 4-6 % slower, about what reading ``ag.no_grad()``'s
-    context variable costs. Anything else goes to ``apply`` (which also makes the leaf of
-    ``ag.no_grad()`` and gives the errors)."""
+    (``+ - *``) the node is built right here, its factors the rule's constants (add, sub) or
+    each the other input (mul); anything else goes to ``_binary``. The arithmetic is written
+    out: calling operator.add made W1's forward 4-6 % slower, about what reading
+    ``ag.no_grad()``'s context variable costs (and so does one more test on this path)."""
     cx, cy = (f.const for f in rule.factors)
-    add, floats = rule is ops.ADD, rule is not ops.MATMUL and not reflected
+    add = rule is ops.ADD
     name = f"__{'r' * reflected}{rule.name}__"
 
     def op(self: Value, other: Any) -> Value:
         x = self._data
         y = other._data if type(other) is Value else other
-        if type(x) is not float or type(y) is not float or not floats:
-            if not grad_enabled() or not (  # a constant as_data keeps as it is, or a Value
-                    type(other) is Value or type(y) is float
-                    or type(y) is ndarray and y.dtype.char in "efd"):
-                return apply(rule, other, self) if reflected else apply(rule, self, other)
-            if type(x) is ndarray or type(y) is ndarray:
-                if reflected:
-                    return _array_node(rule, other, self, y, x)
-                return _array_node(rule, self, other, x, y)
-            return apply(rule, other, self) if reflected else apply(rule, self, other)
-        if not grad_enabled():
-            return apply(rule, self, other)
+        if type(x) is not float or type(y) is not float or not grad_enabled():
+            return _binary(rule, self, other, x, y)
         node = _new(Value)
         if cx is None:  # mul
             node._data = x * y
@@ -110,51 +126,54 @@ def _operator(rule: ops.Rule, reflected: bool = False) -> Callable:
         node.label = ""
         return node
 
+    def other_first(self: Value, other: Any) -> Value:  # other op self
+        return _binary(rule, other, self, other._data if type(other) is Value else other,
+                       self._data)
+
+    def arrays(self: Value, other: Any) -> Value:  # self @ other
+        return _binary(rule, self, other, self._data,
+                       other._data if type(other) is Value else other)
+
+    op = other_first if reflected else arrays if rule is ops.MATMUL else op
     op.__name__ = op.__qualname__ = f"Value.{name}"
     op.__doc__ = getattr(Value, name).__doc__
     return op
 
 
 def _method(rule: ops.Rule, plain: Callable) -> Callable:
-    """``Value.relu`` (tanh, sigmoid, exp, log, mean, sum) called with no arguments, on a float
-    or an array: the node is built right here, as the operators build theirs (``apply``'s
-    checks of its arguments cost about 300 ns a call, 3 % of W1's forward) -- on a float from
-    the rule's scalar kernel below, on an array from its forward and kink count. Anything
-    else -- arguments, a constant, ``ag.no_grad()`` -- goes to ``plain``."""
-    prepare, kink, scalar = rule.prepare, rule.kink, rule.scalar is not None
+    """``Value.relu`` (tanh, sigmoid, exp, log; mean, sum: arrays only) called with no
+    arguments, on a float or an array: the node is built right here, as the operators build
+    theirs (``apply``'s checks of its arguments cost about 300 ns a call, 3 % of W1's
+    forward) -- on a float from the rule's scalar kernel below, on an array by ``_unary``.
+    Anything else -- arguments, a constant, ``ag.no_grad()`` -- goes to ``plain``."""
+    prepare = rule.prepare
 
     @functools.wraps(plain)
     def method(self: Any, *args: Any, **params: Any) -> Value:
         x = self._data if type(self) is Value else None
-        if args or params or not grad_enabled() or not (
-                type(x) is ndarray or scalar and type(x) is float):
+        if type(x) is not float or args or params or not grad_enabled():
+            if type(x) is ndarray and not (args or params) and grad_enabled():
+                return _unary(rule, self, x)
             return plain(self, *args, **params)
         ctx = None if prepare is None else prepare()
         node = _new(Value)
-        if type(x) is float:
-            node._data, node._dout_dx, _ = rule.scalar(x) if ctx is None else rule.scalar(x, ctx)
-            node._x = self
-            node._saved = None
-        else:
-            out = rule.run(x) if ctx is None else rule.run(x, ctx)
-            if kink is not None:
-                ctx["kinks"] = kink(x, ctx)
-            if type(out) is not ndarray:  # a 0-d result
-                out = np.asarray(out)
-            if self._op is None:  # this graph reads the leaf's array in backward
-                self._saved = True
-            node._data = out
-            node._x = (self,)
-            node._saved = (x, out) if ctx is None else (x, out, ctx)
-            node._dout_dx = None
+        node._data, node._dout_dx, _ = rule.scalar(x) if ctx is None else rule.scalar(x, ctx)
+        node._x = self
         node._op = rule
         node._ctx = ctx
-        node._y = node._dout_dy = node._grad = None
+        node._y = node._dout_dy = node._grad = node._saved = None
         node._pending = 0
         node.label = ""
         return node
 
-    return method
+    @functools.wraps(plain)
+    def on_arrays(self: Any, *args: Any, **params: Any) -> Value:
+        x = self._data if type(self) is Value else None
+        if type(x) is ndarray and not (args or params) and grad_enabled():
+            return _unary(rule, self, x)
+        return plain(self, *args, **params)
+
+    return method if rule.scalar is not None else on_arrays
 
 
 def _relu(x: float, ctx: dict) -> tuple:
