@@ -238,7 +238,11 @@ def _matmul(rule: ops.Rule) -> None:
 
     def fast_dy(g: Any, saved: tuple) -> Any:
         x = saved[0]
-        return np.dot(x.T, g) if type(g) is ndarray and x.ndim == 2 == g.ndim else dy(g, saved)
+        if type(g) is not ndarray or not x.ndim == 2 == g.ndim:
+            return dy(g, saved)
+        # xᵀ @ g through np.dot while small (0.3-0.5 µs less a call), through @ from a
+        # 256 x 256 result up: there np.dot took 3-14 % longer (W5's dW1, 784 x 256: 7 %)
+        return np.dot(x.T, g) if x.shape[1] * g.shape[1] < 65536 else x.T @ g
 
     rule.run, rule.chains = fast, (fast_dx, fast_dy)
 

@@ -294,3 +294,12 @@ def test_array_methods_build_what_apply_builds(name, dtype) -> None:  # noqa: AN
         same_build(lambda v: getattr(v * 2.0, name)(), [x])
     same_build(lambda v: getattr(v, name)(*(() if name not in ("mean", "sum") else (0,))),
                [np.arange(6.0).reshape(2, 3)])  # with arguments: apply itself
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_matmul_factor_of_a_large_right_input_equals_the_table(dtype) -> None:
+    """xᵀ @ g goes through @ from a 256 x 256 result up (np.dot below): both to rounding."""
+    rng = np.random.default_rng(1)
+    for n in (255, 256, 300):
+        xs = [rng.normal(size=(5, n)).astype(dtype), rng.normal(size=(n, 256)).astype(dtype)]
+        both(lambda v: v[0] @ v[1], xs, "matmul")
