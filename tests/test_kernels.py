@@ -225,13 +225,14 @@ OTHERS_OF_ARRAYS = [np.array([[1.5, -2.0, 0.0]]), np.array([[0.5], [-1.0]], np.f
 SHAPES_OF_ARRAYS = [(2, 3), (3,), (), (4, 2, 3), (3, 2)]
 
 
-def built(make, xs: list) -> tuple:  # noqa: ANN001
-    """What ``make`` builds from leaves of ``xs``, as the node and the leaves keep it: the
-    output, its rule, what its inputs are, what it saved, whether each leaf's array is kept
-    for backward -- then each leaf's gradient. Or the error, as text."""
+def built(make, xs: list, leaves: tuple[bool, ...]) -> tuple:  # noqa: ANN001
+    """What ``make`` builds from ``xs`` (each a leaf where ``leaves`` says so, else a
+    constant), as the node and the leaves keep it: the output, its rule, what its inputs are,
+    what it saved, whether each leaf's array is kept for backward -- then each leaf's
+    gradient. Or the error, as text."""
     try:
         with np.errstate(all="ignore"):
-            vs = [Value(x) if type(x) is np.ndarray else x for x in xs]
+            vs = [Value(x) if leaf else x for x, leaf in zip(xs, leaves)]
             out = make(*vs)
             saved = [None if type(s) is dict else s for s in out._saved or ()]
             kept = [v._saved for v in vs if type(v) is Value]
@@ -254,10 +255,10 @@ def same(a, b, equal) -> bool:  # noqa: ANN001
     return equal(a, b)
 
 
-def same_build(make, xs: list) -> None:  # noqa: ANN001
-    fast = built(make, xs)
+def same_build(make, xs: list, leaves: tuple[bool, ...] = (True,)) -> None:  # noqa: ANN001
+    fast = built(make, xs, leaves)
     with plain():
-        ref = built(make, xs)
+        ref = built(make, xs, leaves)
     blas = len(ref) > 1 and ref[1] is ag.ops.MATMUL  # np.dot adds up in another order
     assert same(fast, ref, close if blas else same_bits), (xs, fast, ref)
 
@@ -272,11 +273,11 @@ def test_array_operators_build_what_apply_builds(op) -> None:  # noqa: ANN001
     for shape in SHAPES_OF_ARRAYS:
         x = rng.normal(size=shape)
         for c in [*OTHERS_OF_ARRAYS, *(rng.normal(size=s) for s in SHAPES_OF_ARRAYS)]:
-            same_build(forward, [x, c])  # v op c
-            same_build(lambda v, c: reflected(v, c), [x, c])  # c op v, as Python calls it
+            same_build(forward, [x, c], (True, False))  # v op c
+            same_build(lambda v, c: reflected(v, c), [x, c], (True, False))  # c op v
             if type(c) is np.ndarray and c.dtype.kind == "f":
-                same_build(forward, [c, x])  # ndarray op Value: NumPy calls the ufunc
-                same_build(forward, [x, c.astype(x.dtype)])  # two Values
+                same_build(forward, [c, x], (False, True))  # ndarray op Value: NumPy's ufunc
+                same_build(forward, [x, c.astype(x.dtype)], (True, True))  # two Values
         with ag.no_grad():
             v = Value(x)
             c = np.ones(shape[-1:] if op == "matmul" else shape)
