@@ -20,7 +20,7 @@ DOMAINS = {
     "positive": (0.2, 2.0),
     "prob": (0.05, 0.95),
     "unit": (0.0, 1.0),
-    "distinct": (-2.0, 2.0),  # no two entries within 0.1: off the kinks of max and min (ties)
+    "distinct": (-2.0, 2.0),  # no two of a case's <= 24 entries within 0.15 (max, min: no ties)
 }
 
 
@@ -36,9 +36,9 @@ class Case:
 def draw(domain: str, shape: tuple[int, ...], rng: np.random.Generator) -> np.ndarray:
     lo, hi = DOMAINS[domain]
     x = rng.uniform(lo, hi, shape)
-    if domain == "distinct":  # evenly spread, shuffled, moved a little: ties 0.15 apart or more
-        n = x.size
-        x = rng.permutation(np.linspace(lo, hi, n)).reshape(shape) + rng.uniform(-0.01, 0.01, shape)
+    if domain == "distinct":  # evenly spread, shuffled, each moved by at most 0.01
+        x = rng.permutation(np.linspace(lo, hi, x.size)).reshape(shape) + rng.uniform(
+            -0.01, 0.01, shape)
     if domain == "away0":
         x *= rng.choice([-1.0, 1.0], shape)
     return x
