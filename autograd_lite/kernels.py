@@ -550,8 +550,8 @@ SCALAR = {"relu": _relu, "tanh": _tanh, "sigmoid": _sigmoid, "exp": _exp, "log":
 ARRAYS = {"matmul": _matmul, "relu": _relu_arrays, "sigmoid": _sigmoid_arrays, "mean": _whole,
           "sum": _whole, "binary_cross_entropy": _bce,
           "binary_cross_entropy_with_logits": _bce_logits}
-OPERATORS = {f"__{r * 'r'}{rule.name}__": (rule, r) for rule in (ops.ADD, ops.SUB, ops.MUL,
-                                                                  ops.MATMUL) for r in (0, 1)}
+OPERATORS = {f"__{'r' * reflected}{rule.name}__": (rule, reflected)
+             for rule in (ops.ADD, ops.SUB, ops.MUL, ops.MATMUL) for reflected in (False, True)}
 METHODS = ("relu", "tanh", "sigmoid", "exp", "log", "mean", "sum")
 
 
@@ -565,7 +565,7 @@ def attach() -> None:
     for name, tune in ARRAYS.items():
         tune(rules[name])
     for name, (rule, reflected) in OPERATORS.items():
-        setattr(Value, name, _operator(rule, bool(reflected)))
+        setattr(Value, name, _operator(rule, reflected))
     for name in METHODS:
         setattr(Value, name, _method(rules[name], _PLAIN[name]))
     backward.unbroadcast, backward.backward = unbroadcast, fast_backward
