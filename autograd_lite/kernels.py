@@ -36,12 +36,16 @@ from typing import Any
 
 import numpy as np
 
-from . import backward, growing, ops, shapes, value
+from . import backward, growing, losses, ops, shapes, value
 from .value import GRAD_ENABLED, Value, apply
 
 _new = object.__new__
 ndarray = np.ndarray
 grad_enabled = GRAD_ENABLED.get
+try:  # np.count_nonzero(x) without its Python wrapper and dispatch: 0.3 µs less a call
+    from numpy._core.multiarray import count_nonzero as _count
+except ImportError:  # NumPy 1.x
+    _count = np.count_nonzero
 
 
 def _new_node(rule: ops.Rule, inputs: tuple, saved: tuple, out: Any, ctx: Any) -> Value:
@@ -80,6 +84,26 @@ def _binary(rule: ops.Rule, a: Any, b: Any, x: Any, y: Any) -> Value:
         if b._op is None and type(y) is ndarray:
             b._saved = True
     return _new_node(rule, (a, b), (x, y, out), out, None)
+
+
+def _loss(rule: ops.Rule, a: Any, b: Any) -> Value:
+    """``apply(rule, a, b)`` for binary cross-entropy (on probabilities or logits): two inputs,
+    a context, no parameters, no kinks. Built here where an input's data is an array, as
+    ``_binary`` builds; every leaf's array is kept for backward (both factors read both)."""
+    x = a._data if type(a) is Value else a
+    y = b._data if type(b) is Value else b
+    if not ((type(x) is ndarray or type(y) is ndarray) and _plain(a, x) and _plain(b, y)
+            and grad_enabled()):
+        return apply(rule, a, b)
+    ctx = rule.prepare()
+    out = rule.run(x, y, ctx)
+    if type(out) is not ndarray:  # a 0-d result
+        out = np.asarray(out)
+    if type(a) is Value and a._op is None and type(x) is ndarray:
+        a._saved = True
+    if type(b) is Value and b._op is None and type(y) is ndarray:
+        b._saved = True
+    return _new_node(rule, (a, b), (x, y, out, ctx), out, ctx)
 
 
 def _unary(rule: ops.Rule, a: Value, x: np.ndarray) -> Value:
@@ -266,8 +290,7 @@ def _sigmoid_arrays(rule: ops.Rule) -> None:
     run, (d,) = rule.run, rule.chains
 
     def fast(x: Any) -> Any:
-        if type(x) is not np.ndarray or not x.ndim or np.count_nonzero(
-                x < ops.EXP_SAFE[x.dtype.char]):
+        if type(x) is not np.ndarray or not x.ndim or _count(x < ops.EXP_SAFE[x.dtype.char]):
             return run(x)
         e = np.negative(x)  # 1/(1 + exp(−x)), in place
         np.exp(e, out=e)
@@ -296,10 +319,10 @@ def _bce(rule: ops.Rule) -> None:
         q = np.subtract(1.0, p)
         d = p * q  # p is in [0, 1] exactly when p(1 − p) >= 0, t when t(t − 1) <= 0 (NaN: never)
         n, tm = d.size, t - 1.0
-        floor = np.count_nonzero(d > 1e-12) != n  # else no log is clipped, no floor is used
-        if floor and np.count_nonzero(d >= 0.0) != n:
+        floor = _count(d > 1e-12) != n  # else no log is clipped, no floor is used
+        if floor and _count(d >= 0.0) != n:
             raise ValueError("binary_cross_entropy: every prob must lie in [0, 1]")
-        if np.count_nonzero(t * tm <= 0.0) != n:
+        if _count(t * tm <= 0.0) != n:
             raise ValueError("binary_cross_entropy: every target must lie in [0, 1]")
         if not floor:
             lp, lq = np.log(p), np.log(q)
@@ -308,7 +331,7 @@ def _bce(rule: ops.Rule) -> None:
                 lp, lq = np.log(p), np.log(q)
             np.maximum(lp, -100.0, out=lp)
             np.maximum(lq, -100.0, out=lq)
-        ctx["d"], ctx["floor"] = d, floor
+        ctx["_d"], ctx["_floor"] = d, floor  # for the factor (not among the node's params)
         lp *= t
         lq *= tm
         lq -= lp  # (t − 1)·log(1 − p) − t·log p: the bits of −(t·log p + (1 − t)·log(1 − p))
@@ -316,10 +339,10 @@ def _bce(rule: ops.Rule) -> None:
 
     def fast_dp(g: Any, saved: tuple) -> Any:
         p, t, out, ctx = saved
-        if "d" not in ctx:
+        if "_d" not in ctx:
             return dp(g, saved)
         r = p - t
-        r /= np.maximum(ctx["d"], 1e-12) if ctx["floor"] else ctx["d"]
+        r /= np.maximum(ctx["_d"], 1e-12) if ctx["_floor"] else ctx["_d"]
         r *= g
         return r
 
@@ -327,7 +350,7 @@ def _bce(rule: ops.Rule) -> None:
 
 
 def _bce_logits(rule: ops.Rule) -> None:
-    run = rule.run
+    run, (dz, dt) = rule.run, rule.chains
 
     def fast(z: Any, t: Any, ctx: dict) -> Any:
         if not (type(z) is np.ndarray and type(t) is np.ndarray and z.ndim and z.shape == t.shape
@@ -336,12 +359,24 @@ def _bce_logits(rule: ops.Rule) -> None:
         e = np.abs(z)  # exp(−|z|), in place
         np.negative(e, out=e)
         e = ctx["e"] = np.exp(e, out=e)
-        out = np.maximum(z, 0)  # max(z, 0) − z·t + log(1 + e), in place
+        out = np.maximum(z, 0.0)  # max(z, 0) − z·t + log(1 + e), in place
         out -= z * t
         out += np.log1p(e)
         return out
 
-    rule.run = fast
+    def fast_dz(g: Any, saved: tuple) -> Any:
+        z, t, out, ctx = saved
+        if not (type(g) is ndarray and type(z) is ndarray and type(t) is ndarray
+                and g.shape == z.shape == t.shape and g.dtype == z.dtype == t.dtype):
+            return dz(g, saved)
+        e = ctx["e"]
+        r = np.where(z >= 0.0, 1.0, e)  # g · (σ(z) − t), σ(z) from e = exp(−|z|), in place
+        r /= np.add(1.0, e)
+        r -= t
+        r *= g
+        return r
+
+    rule.run, rule.chains = fast, (fast_dz, dt)
 
 
 def _whole(rule: ops.Rule) -> None:
@@ -569,7 +604,7 @@ def attach() -> None:
     for name in METHODS:
         setattr(Value, name, _method(rules[name], _PLAIN[name]))
     backward.unbroadcast, backward.backward = unbroadcast, fast_backward
-    value.copy_leaf = copy_leaf
+    value.copy_leaf, losses.build = copy_leaf, _loss
 
 
 def detach() -> None:
@@ -579,7 +614,7 @@ def detach() -> None:
     for name in (*OPERATORS, *METHODS):
         setattr(Value, name, _PLAIN[name])
     backward.unbroadcast, backward.backward = shapes.unbroadcast, _PLAIN_BACKWARD
-    value.copy_leaf = _PLAIN_COPY
+    value.copy_leaf, losses.build = _PLAIN_COPY, apply
 
 
 _PLAIN = {name: getattr(Value, name) for name in (*OPERATORS, *METHODS)}

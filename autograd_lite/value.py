@@ -135,8 +135,9 @@ class Value:
 
     @property
     def params(self) -> dict:
-        """The parameters recorded when the op was built (e.g. the ReLU subgradient, kinks)."""
-        return dict(self._ctx or {})
+        """The parameters recorded when the op was built (e.g. the ReLU subgradient, kinks);
+        not what a kernel keeps for its factor (kernels.py, under names that start with _)."""
+        return {k: v for k, v in (self._ctx or {}).items() if k[0] != "_"}
 
     def factor(self, i: int) -> Any:
         """The chain-rule factor ∂self/∂(input i) at the forward's values, as backward uses it

@@ -284,6 +284,25 @@ def test_array_operators_build_what_apply_builds(op) -> None:  # noqa: ANN001
             assert shape == () and op == "matmul" or forward(v, c).rule is None is v._saved
 
 
+@pytest.mark.parametrize("loss", ["binary_cross_entropy", "binary_cross_entropy_with_logits"])
+def test_two_input_losses_build_what_apply_builds(loss) -> None:  # noqa: ANN001
+    """``ag.binary_cross_entropy(p, t)`` (and with logits) with an array, either input a leaf
+    or a constant of every kind: the node kernels.py builds is apply's, bit for bit, and
+    where apply refuses an input (or a target off [0, 1]), the same error."""
+    rng = np.random.default_rng(len(loss))
+    f = getattr(ag, loss)
+    for shape in SHAPES_OF_ARRAYS:
+        x = rng.uniform(size=shape)
+        for c in [*OTHERS_OF_ARRAYS, *(rng.uniform(size=s) for s in SHAPES_OF_ARRAYS)]:
+            same_build(lambda v, c: f(v, c, "none"), [x, c], (True, False))
+            same_build(lambda c, v: f(c, v, "none"), [c, x], (False, True))
+            if type(c) is np.ndarray and c.dtype.kind == "f":
+                same_build(lambda v, w: f(v, w, "none"), [x, c.astype(x.dtype)], (True, True))
+                same_build(lambda v, w: f(v, w), [x, c], (True, True))  # with the mean
+    with ag.no_grad():
+        assert f(Value(x), x).rule is None
+
+
 @pytest.mark.parametrize("name", ["relu", "tanh", "sigmoid", "exp", "log", "mean", "sum"])
 @pytest.mark.parametrize("dtype", [np.float64, np.float32, np.float16])
 def test_array_methods_build_what_apply_builds(name, dtype) -> None:  # noqa: ANN001
