@@ -22,7 +22,9 @@ the arithmetic is the same, to rounding where BLAS adds up in another order.
   factor in place (one array instead of three);
 * binary cross-entropy of same-shaped arrays: the inputs checked through p(1 − p), which the
   factor reuses, and the clipping skipped when it cannot change a bit; with logits, in place;
-* a bias's un-broadcast, (N, k) -> (k,), as ``ones @ g`` (BLAS: 5x NumPy's sum over axis 0).
+* a bias's un-broadcast, (N, k) -> (k,), as ``ones @ g`` (BLAS: 5x NumPy's sum over axis 0);
+* max-pool where the windows tile the input: the ties counted in uint8, and backward written
+  straight into each kernel offset's view of dx, not added into zeros.
 """
 
 from __future__ import annotations
@@ -405,6 +407,47 @@ def _whole(rule: ops.Rule) -> None:
     rule.run, rule.chains = fast, (fast_d,)
 
 
+def _max_pool(rule: ops.Rule) -> None:
+    """max_pool2d where the windows tile x (stride = kernel, no padding, sizes that divide):
+    the ties counted in uint8 (4 float additions took 21 µs on W6's batch, these 4), and
+    backward writes each offset's share straight into its view of dx (every entry lies in
+    one window), not added into zeros: W6's step 5-9 % quicker."""
+    run, (d,) = rule.run, rule.chains
+
+    def tiled(x: Any, ctx: dict) -> bool:
+        k = ctx["kernel"]
+        return (type(x) is ndarray and x.ndim == 4 and x.dtype.char in "efd"
+                and ctx["padding"] == (0, 0) and ctx["stride"] == k and k[0] * k[1] < 256
+                and x.shape[2] % k[0] == 0 == x.shape[3] % k[1])
+
+    def fast(x: Any, ctx: dict) -> Any:
+        if not tiled(x, ctx):
+            return run(x, ctx)
+        parts = ops._offsets(x, ctx)  # the table's forward, but for the ties' arithmetic
+        out = functools.reduce(np.maximum, parts)
+        at = ctx["at"] = [part == out for part in parts]
+        ties = at[0].astype(np.uint8)
+        for a in at[1:]:
+            ties += a
+        ctx["ties"] = ties.astype(out.dtype)  # small counts: the same numbers as the table's
+        return out
+
+    def fast_d(g: Any, saved: tuple) -> Any:
+        x, out, ctx = saved
+        if not (type(g) is ndarray and g.shape == out.shape and tiled(x, ctx)):
+            return d(g, saved)
+        share = g / ctx["ties"]
+        dx = np.empty(x.shape, share.dtype)
+        (kh, kw) = ctx["kernel"]
+        for (i, j), a in zip(np.ndindex(kh, kw), ctx["at"]):
+            np.multiply(a, share, out=dx[:, :, i::kh, j::kw])
+        dx += 0.0  # the table adds each share to 0.0, which makes a −0.0 share 0.0
+        return dx
+
+    rule.run, rule.chains = fast, (fast_d,)
+
+
+_ONES: dict = {}
 _ONES: dict = {}
 
 
@@ -583,7 +626,7 @@ def _pass(root: Any, start: float) -> None:
 SCALAR = {"relu": _relu, "tanh": _tanh, "sigmoid": _sigmoid, "exp": _exp, "log": _log,
           "neg": _neg, "div": _div, "pow": _pow}
 ARRAYS = {"matmul": _matmul, "relu": _relu_arrays, "sigmoid": _sigmoid_arrays, "mean": _whole,
-          "sum": _whole, "binary_cross_entropy": _bce,
+          "sum": _whole, "max_pool2d": _max_pool, "binary_cross_entropy": _bce,
           "binary_cross_entropy_with_logits": _bce_logits}
 OPERATORS = {f"__{'r' * reflected}{rule.name}__": (rule, reflected)
              for rule in (ops.ADD, ops.SUB, ops.MUL, ops.MATMUL) for reflected in (False, True)}

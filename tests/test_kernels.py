@@ -190,6 +190,21 @@ def test_sigmoid_and_bce_kernels_at_the_overflow_edge() -> None:
         both(lambda v: ag.binary_cross_entropy(v[0], v[1], "mean"), [p, t], "bce")
 
 
+@pytest.mark.parametrize("dtype", [np.float64, np.float32, np.float16])
+def test_max_pool_kernel_on_tiling_windows_equals_the_table(dtype) -> None:  # noqa: ANN001
+    """Windows that tile x (stride = kernel, no padding): with ties, −0.0, ±inf and NaN, the
+    kernel's pooling, kink count and backward are the table's, bit for bit (a −0.0 share
+    becomes 0.0 there); windows that do not tile take the table itself."""
+    rng = np.random.default_rng(3)
+    for shape, k in [((2, 3, 4, 6), 2), ((1, 2, 6, 6), (3, 2)), ((2, 1, 3, 3), 1),
+                     ((1, 1, 4, 4), 4), ((2, 2, 5, 4), 2)]:
+        ints = rng.integers(-2, 3, size=shape).astype(dtype)  # many ties
+        for x in (ints, np.maximum(ints, 0), np.resize(np.array(POINTS), shape).astype(dtype),
+                  rng.normal(size=shape).astype(dtype)):
+            both(lambda v, k=k: ag.max_pool2d(v[0], k), [x], "max_pool2d")
+            both(lambda v, k=k: ag.max_pool2d(v[0] * 1.0, k, stride=1), [x], "max_pool2d")
+
+
 def test_copy_on_write_reuses_only_an_array_no_graph_holds():
     w = Value(np.arange(20000.0))  # large enough for the pool (>= 64 KiB)
 
