@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import statistics
 from collections.abc import Callable
 
 import numpy as np
+
+try:
+    import resource
+except ImportError:  # not on Windows
+    resource = None
 
 from . import THREADS
 from .harness import CrossCheckError, check_all_close, timed
@@ -24,11 +30,44 @@ def load_torch():  # noqa: ANN201
     return torch
 
 
-def per_step(step: Callable[[], object], steps: int) -> Callable[[], float]:
-    """A timed call for :func:`harness.interleave`: seconds per step over ``steps`` steps."""
-    def call() -> float:
-        return timed(lambda: [step() for _ in range(steps)]) / steps
-    return call
+def _minor_faults() -> int | None:
+    return None if resource is None else resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+
+
+class per_step:  # noqa: N801 -- called as the function it was
+    """A timed call for :func:`harness.interleave`: seconds per step over ``steps`` steps.
+    It also counts the minor page faults of those steps (``faults``, per step, each call)."""
+
+    def __init__(self, step: Callable[[], object], steps: int) -> None:
+        self.step, self.steps, self.faults = step, steps, []
+
+    def __call__(self) -> float:
+        before = _minor_faults()
+        t = timed(lambda: [self.step() for _ in range(self.steps)]) / self.steps
+        if before is not None:
+            self.faults.append((_minor_faults() - before) / self.steps)
+        return t
+
+
+def faults_note(steppers: dict[str, per_step], what: str = "") -> str | None:
+    """Each engine's page faults per step, the median over its rounds (for a section's notes)."""
+    if any(not s.faults for s in steppers.values()):
+        return None  # (no getrusage: not a Unix)
+    counts = ", ".join(f"{name} {statistics.median(s.faults):.3g}"
+                       for name, s in steppers.items())
+    return f"Minor page faults per step{what} (median of the rounds): {counts}."
+
+
+FAULTS_WHY = ("A step with page faults is taking back memory that the C allocator gave to the "
+              "system at the end of the step before (glibc trims its heap when enough is free "
+              "at its top), and runs slower for it. The engines share this process: what the "
+              "allocator keeps moves with every engine's largest arrays.")
+
+
+def fault_notes(notes: list[str | None]) -> list[str]:
+    """The page-fault notes of a section, with what they mean, once."""
+    kept = [n for n in notes if n is not None]
+    return [*kept, FAULTS_WHY] if kept else []
 
 
 def check_engines(what: str, results: dict[str, tuple[float, list[np.ndarray]]],

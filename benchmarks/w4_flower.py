@@ -24,7 +24,7 @@ from autograd_lite import Value
 
 from . import baseline
 from .harness import Config, Result, Section, Target, fmt_ratio, fmt_time, interleave, median
-from .tensor_common import check_engines, load_torch, per_step
+from .tensor_common import check_engines, fault_notes, faults_note, load_torch, per_step
 
 HIDDEN = 8
 LR = 0.5
@@ -162,8 +162,9 @@ def run(cfg: Config) -> Result:
     # engines compared in a round run within milliseconds of each other.
     steps = 20 if cfg.quick else 100
     rounds = 1 if cfg.quick else max(4 * cfg.rounds, 36)
-    times = interleave({name: per_step(lambda e=e, d=data: e.step(*d), steps)
-                        for name, (e, data) in engines.items()}, rounds)
+    steppers = {name: per_step(lambda e=e, d=data: e.step(*d), steps)
+                for name, (e, data) in engines.items()}
+    times = interleave(steppers, rounds)
     base = times["hand-written NumPy"]
     sec = Section("W4 — flower 2-8-1 (400 points, ReLU, sigmoid + BCE), one full-batch step",
                   ["engine", "time per step", "× hand-written NumPy", "× PyTorch (same loss)"])
@@ -174,6 +175,7 @@ def run(cfg: Config) -> Result:
     sec.notes.append(f"{rounds} round(s) of {steps} steps per engine, float64, "
                      "garbage collector on. 'logits': the loss written as "
                      "binary_cross_entropy_with_logits(Z2, Y) in both libraries.")
+    sec.notes += fault_notes([faults_note(steppers)])
     res.sections.append(sec)
     baseline.compare_times(res, "time per step (sigmoid + BCE)", times)
     baseline.compare_times(res, "time per step (logits)", times, "autograd_lite (logits)",

@@ -23,7 +23,7 @@ from autograd_lite import Value
 
 from . import baseline
 from .harness import Config, Result, Section, Target, fmt_ratio, fmt_time, interleave, median
-from .tensor_common import check_engines, load_torch, per_step
+from .tensor_common import check_engines, fault_notes, faults_note, load_torch, per_step
 
 SIZES = (784, 256, 256, 10)
 BATCH = 128
@@ -144,6 +144,7 @@ def run(cfg: Config) -> Result:
     steps = 1 if cfg.quick else 10  # short rounds, many of them: a drift of the machine's
     rounds = 1 if cfg.quick else max(2 * cfg.rounds, 18)  # speed hits every engine alike
     prev = baseline.previous(cfg)
+    faults: list[str | None] = []  # each dtype's page faults
     for dtype, rtol in ((np.float64, 1e-9), (np.float32, 2e-4)):
         X, labels, params = problem(dtype)
         engines = {"hand-written NumPy": (NumPy(params), (X, labels)),
@@ -159,8 +160,10 @@ def run(cfg: Config) -> Result:
         if baseline.LABEL in found:
             res.checks.append(baseline.agreement(f"W5 {name} previous engine",
                                                  found["autograd_lite"], found[baseline.LABEL]))
-        times = interleave({n: per_step(lambda e=e, d=d: e.step(*d), steps)
-                            for n, (e, d) in engines.items()}, rounds)
+        steppers = {n: per_step(lambda e=e, d=d: e.step(*d), steps) for n, (e, d) in
+                    engines.items()}
+        times = interleave(steppers, rounds)
+        faults.append(faults_note(steppers, f", {name}"))
         base = times["hand-written NumPy"]
         for n, t in times.items():
             sec.rows.append([name, n, fmt_time(median(t)), fmt_ratio(t, base),
@@ -181,5 +184,6 @@ def run(cfg: Config) -> Result:
                                       "≤ 0.9×", r <= 0.9))
     sec.notes.append(f"{rounds} round(s) of {steps} steps per engine and dtype, garbage "
                      "collector on.")
+    sec.notes += fault_notes(faults)
     res.sections.append(sec)
     return res

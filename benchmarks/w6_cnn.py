@@ -34,7 +34,7 @@ from autograd_lite import Value
 
 from . import baseline
 from .harness import Config, Result, Section, Target, fmt_ratio, fmt_time, interleave, median
-from .tensor_common import check_engines, load_torch, per_step
+from .tensor_common import check_engines, fault_notes, faults_note, load_torch, per_step
 
 BATCH, CHANNELS, CLASSES = 64, 8, 10
 LR = 0.1
@@ -204,6 +204,7 @@ def run(cfg: Config) -> Result:
                   ["dtype", "engine", "time per step", "× hand-written NumPy", "× PyTorch"])
     steps = 1 if cfg.quick else 20  # short rounds, many of them (as W5)
     rounds = 1 if cfg.quick else max(2 * cfg.rounds, 18)
+    faults: list[str | None] = []  # each dtype's page faults
     for dtype, rtol in ((np.float64, 1e-9), (np.float32, 2e-4)):
         X, labels, params, source = problem(dtype)
         engines = {"hand-written NumPy": (NumPy(params), (X, labels)),
@@ -215,8 +216,10 @@ def run(cfg: Config) -> Result:
         name = np.dtype(dtype).name
         found = {n: e.loss_and_grads(*d) for n, (e, d) in engines.items()}
         res.checks.append(check_engines(f"W6 {name}", found, rtol=rtol, atol=rtol * 1e-3))
-        times = interleave({n: per_step(lambda e=e, d=d: e.step(*d), steps)
-                            for n, (e, d) in engines.items()}, rounds)
+        steppers = {n: per_step(lambda e=e, d=d: e.step(*d), steps) for n, (e, d) in
+                    engines.items()}
+        times = interleave(steppers, rounds)
+        faults.append(faults_note(steppers, f", {name}"))
         base = times["hand-written NumPy"]
         for n, t in times.items():
             sec.rows.append([name, n, fmt_time(median(t)), fmt_ratio(t, base),
@@ -234,5 +237,6 @@ def run(cfg: Config) -> Result:
                                       f"≤ {LIMIT:g}×", r <= LIMIT))
     sec.notes.append(f"The batch: {source}. {rounds} round(s) of {steps} steps per engine and "
                      "dtype, garbage collector on.")
+    sec.notes += fault_notes(faults)
     res.sections.append(sec)
     return res

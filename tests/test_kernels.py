@@ -125,7 +125,7 @@ def test_other_ops_equal_the_table(name, i, case) -> None:  # noqa: ANN001
     rng = np.random.default_rng(i)
     for shapes_ in case.shapes:
         xs = [rng.normal(size=s) for s in shapes_]
-        both(case.build, xs, name)
+        both(case.build, xs, name, blas=name == "conv2d" and len(xs) == 3)  # a bias: by BLAS
 
 
 def test_relu_kernel_counts_kinks_and_uses_the_subgradient() -> None:
@@ -165,14 +165,21 @@ def test_the_operators_are_the_inlined_ones_and_detach_restores_apply() -> None:
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
-@pytest.mark.parametrize("shape", [(5, 3), (1, 4), (7, 1), (300, 2)])
-def test_bias_unbroadcast_by_blas_equals_a_sum_to_rounding(shape, dtype) -> None:
+@pytest.mark.parametrize("shape", [(5, 3), (1, 4), (7, 1), (300, 2), (64, 8, 8, 8), (2, 3, 1, 5),
+                                   (1, 1, 4, 4)])
+def test_bias_unbroadcast_by_blas_equals_a_sum_to_rounding(shape, dtype,  # noqa: ANN001
+                                                           monkeypatch) -> None:  # noqa: ANN001
+    """A dense layer's bias, (N, k) -> (k,), and a conv2d channel bias, (N, C, H, W) ->
+    (C, 1, 1): summed by BLAS, equal to NumPy's sum to rounding."""
     g = np.random.default_rng(0).normal(size=shape).astype(dtype)
-    like = np.zeros(shape[1], dtype)
-    fast, ref = kernels.unbroadcast(g, like), shapes.unbroadcast(g, like)
+    like = np.zeros((shape[1],) + (1,) * (len(shape) - 2), dtype)
+    ref = shapes.unbroadcast(g, like)
+    monkeypatch.setattr(kernels.shapes, "unbroadcast", None)  # BLAS, not the plain form
+    fast = kernels.unbroadcast(g, like)
+    monkeypatch.undo()
     assert fast.dtype == ref.dtype and fast.shape == ref.shape
     assert np.allclose(fast, ref, rtol=1e-5 if dtype == np.float32 else 1e-12)
-    other = np.zeros((1, shape[1]), dtype)  # any other case: the plain form itself
+    other = np.zeros((1,) * (len(shape) - 1) + shape[-1:], dtype)  # else: the plain form
     assert same_bits(kernels.unbroadcast(g, other), shapes.unbroadcast(g, other))
 
 
