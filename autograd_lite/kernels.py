@@ -25,7 +25,8 @@ the arithmetic is the same, to rounding where BLAS adds up in another order.
 * a bias's un-broadcast, (N, k) -> (k,) and conv2d's (N, C, H, W) -> (C, 1, 1), as products
   with ones (BLAS: 4-5x NumPy's sum);
 * max-pool where the windows tile the input: the ties counted in uint8, and backward written
-  straight into each kernel offset's view of dx, not added into zeros.
+  straight into each kernel offset's view of dx, not added into zeros;
+* cross-entropy of (N, C) logits with the ufuncs' own reductions and ``arange`` indexing.
 """
 
 from __future__ import annotations
@@ -382,6 +383,35 @@ def _bce_logits(rule: ops.Rule) -> None:
     rule.run, rule.chains = fast, (fast_dz, dt)
 
 
+def _cross_entropy(rule: ops.Rule) -> None:
+    """cross_entropy of (N, C) logits: np.max and np.sum as the ufuncs' own reduce (without the
+    functions' wrappers), each sample's label picked by ``arange``, not ``np.indices``, and
+    the factor scaled in place: 4-6 µs a call less on W5's logits."""
+    run, (d,) = rule.run, rule.chains
+
+    def fast(z: Any, ctx: dict) -> Any:
+        labels = ctx["labels"]
+        if type(z) is not ndarray or z.ndim != 2 or labels.ndim != 1:
+            return run(z, ctx)
+        m = np.maximum.reduce(z, axis=-1, keepdims=True)
+        log_softmax = z - (m + np.log(np.add.reduce(np.exp(z - m), axis=-1, keepdims=True)))
+        ctx["softmax"] = np.exp(log_softmax)
+        return -log_softmax[np.arange(len(labels)), labels]
+
+    def fast_d(g: Any, saved: tuple) -> Any:
+        ctx = saved[-1]
+        p, labels = ctx["softmax"], ctx["labels"]
+        if not (type(g) is ndarray and p.ndim == 2 and g.shape == labels.shape
+                and g.dtype == p.dtype):
+            return d(g, saved)
+        p = p.copy()  # softmax − onehot, times g
+        p[np.arange(len(labels)), labels] -= 1
+        p *= g[:, None]
+        return p
+
+    rule.run, rule.chains = fast, (fast_d,)
+
+
 def _whole(rule: ops.Rule) -> None:
     """mean and sum over every axis of a float32/64 array (``x.mean()``): the forward without
     the table's axis bookkeeping, the cotangent spread back in two array calls."""
@@ -636,8 +666,8 @@ def _pass(root: Any, start: float) -> None:
 SCALAR = {"relu": _relu, "tanh": _tanh, "sigmoid": _sigmoid, "exp": _exp, "log": _log,
           "neg": _neg, "div": _div, "pow": _pow}
 ARRAYS = {"matmul": _matmul, "relu": _relu_arrays, "sigmoid": _sigmoid_arrays, "mean": _whole,
-          "sum": _whole, "max_pool2d": _max_pool, "binary_cross_entropy": _bce,
-          "binary_cross_entropy_with_logits": _bce_logits}
+          "sum": _whole, "max_pool2d": _max_pool, "cross_entropy": _cross_entropy,
+          "binary_cross_entropy": _bce, "binary_cross_entropy_with_logits": _bce_logits}
 OPERATORS = {f"__{'r' * reflected}{rule.name}__": (rule, reflected)
              for rule in (ops.ADD, ops.SUB, ops.MUL, ops.MATMUL) for reflected in (False, True)}
 METHODS = ("relu", "tanh", "sigmoid", "exp", "log", "mean", "sum")

@@ -212,6 +212,24 @@ def test_max_pool_kernel_on_tiling_windows_equals_the_table(dtype) -> None:  # n
             both(lambda v, k=k: ag.max_pool2d(v[0] * 1.0, k, stride=1), [x], "max_pool2d")
 
 
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_cross_entropy_kernel_equals_the_table(dtype) -> None:  # noqa: ANN001
+    """(N, C) logits, ±1000, ±inf and NaN among them, every reduction: the kernel's loss and
+    factor are the table's bits; 1-D logits and (N, C, K) take the table itself."""
+    rng = np.random.default_rng(4)
+    z = rng.normal(size=(6, 5)).astype(dtype)
+    z[0, 1], z[1, 0], z[2, 3], z[3, :] = 1000.0, -1000.0, np.inf, -np.inf
+    z[4, 2] = np.nan
+    labels = np.array([1, 0, 3, 2, 4, 0])
+    for reduction in ("mean", "none", "sum"):
+        both(lambda v, r=reduction: ag.cross_entropy(v[0], labels, r), [z], "cross_entropy")
+        both(lambda v, r=reduction: ag.cross_entropy(v[0] * 2.0, labels % 3, r), [z[:, :3]],
+             "cross_entropy")  # an op's result
+    both(lambda v: ag.cross_entropy(v[0], 2), [z[0]], "cross_entropy")
+    both(lambda v: ag.cross_entropy(v[0], labels.reshape(2, 3)), [z.reshape(2, 3, 5)],
+         "cross_entropy")
+
+
 def test_copy_on_write_reuses_only_an_array_no_graph_holds():
     w = Value(np.arange(20000.0))  # large enough for the pool (>= 64 KiB)
 
