@@ -50,7 +50,7 @@ def pull(node: Any, i: int, g: Any) -> Any:
     """One chain-rule step: g · ∂node/∂(input i), summed back to that input's shape."""
     if node._dout_dx is not None:  # a scalar node: its factor values were stored when it was built
         return g * (node._dout_dx if i == 0 else node._dout_dy)
-    saved = node._saved  # (*inputs' data, out[, ctx]), as the forward saw them
+    saved = node._y  # what the rule reads: (*inputs' data, out[, ctx]), as the forward saw
     return unbroadcast(node._op.chains[i](g, saved), saved[i])
 
 

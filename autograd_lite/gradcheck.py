@@ -59,12 +59,12 @@ def gradcheck(fn: Callable[[list[Value]], Value], inputs: Sequence[Any], eps: fl
                 v.label if isinstance(v, Value) else "") for v in inputs]
     # each leaf gets back its very array and copy-on-write flag (value.py: a graph built
     # before may hold that array, and the flag makes the next in-place update copy it first)
-    kept = [(v, v._data, v._saved) for v in vs]
+    kept = [(v, v._data, v._y) for v in vs]
     try:
         return _check(fn, vs, float(eps), atol, rtol)
     finally:
         for v, data, saved in reversed(kept):
-            v._data, v._saved = data, saved
+            v._data, v._y = data, saved
 
 
 def _check(fn: Callable[[list[Value]], Value], vs: list[Value], eps: float, atol: float,

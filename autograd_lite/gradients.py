@@ -66,7 +66,7 @@ def _getitem(i: int, g: Value, node: Value, vals: tuple) -> Any:
 def _share(i: int, g: Value, node: Value, vals: tuple) -> Any:
     """max/min: g shared by the entries tied for the max: 1[x = max]/#ties, piecewise constant,
     as a step node (ties are the kinks)."""
-    x, out, ctx = node._saved[0], node._saved[1], node._ctx
+    x, out, ctx = node._y[0], node._y[1], node._ctx
     if type(x) is float:
         return g
     at = (x == ops._kept(out, ctx)).astype(x.dtype)
@@ -150,8 +150,8 @@ OWN = {"cross_entropy": _cross_entropy, "binary_cross_entropy_with_logits": _bce
 
 def _saved(node: Value) -> tuple:
     """What the rule's functions take: (*inputs' data, out[, ctx]), as the forward saw them."""
-    if type(node._saved) is tuple:
-        return node._saved
+    if type(node._y) is tuple:  # an array node's saved data (a scalar node's is its input)
+        return node._y
     data = tuple(p._data if type(p) is Value else p for p in node.parents)
     return (*data, node._data) + (() if node._ctx is None else (node._ctx,))
 

@@ -56,10 +56,10 @@ def _new_node(rule: ops.Rule, inputs: tuple, saved: tuple, out: Any, ctx: Any) -
     node = _new(Value)
     node._data = out
     node._x = inputs
-    node._saved = saved
+    node._y = saved  # what the rule reads (a scalar node's _y is its second input)
     node._op = rule
     node._ctx = ctx
-    node._y = node._dout_dx = node._dout_dy = node._grad = None
+    node._dout_dx = node._dout_dy = node._grad = None
     node._pending = 0
     node.label = ""
     return node
@@ -84,9 +84,9 @@ def _binary(rule: ops.Rule, a: Any, b: Any, x: Any, y: Any) -> Value:
         out = np.asarray(out)
     if type(a) is Value and type(b) is Value:
         if a._op is None and type(x) is ndarray:
-            a._saved = True
+            a._y = True
         if b._op is None and type(y) is ndarray:
-            b._saved = True
+            b._y = True
     return _new_node(rule, (a, b), (x, y, out), out, None)
 
 
@@ -104,9 +104,9 @@ def _loss(rule: ops.Rule, a: Any, b: Any) -> Value:
     if type(out) is not ndarray:  # a 0-d result
         out = np.asarray(out)
     if type(a) is Value and a._op is None and type(x) is ndarray:
-        a._saved = True
+        a._y = True
     if type(b) is Value and b._op is None and type(y) is ndarray:
-        b._saved = True
+        b._y = True
     return _new_node(rule, (a, b), (x, y, out, ctx), out, ctx)
 
 
@@ -119,7 +119,7 @@ def _unary(rule: ops.Rule, a: Value, x: np.ndarray) -> Value:
     if type(out) is not ndarray:  # a 0-d result
         out = np.asarray(out)
     if a._op is None:  # this graph reads the leaf's array in backward
-        a._saved = True
+        a._y = True
     return _new_node(rule, (a,), (x, out) if ctx is None else (x, out, ctx), out, ctx)
 
 
@@ -150,7 +150,7 @@ def _operator(rule: ops.Rule, reflected: bool = False) -> Callable:
         node._x = self
         node._y = other
         node._op = rule
-        node._ctx = node._grad = node._saved = None
+        node._ctx = node._grad = None
         node._pending = 0
         node.label = ""
         return node
@@ -190,7 +190,7 @@ def _method(rule: ops.Rule, plain: Callable) -> Callable:
         node._x = self
         node._op = rule
         node._ctx = ctx
-        node._y = node._dout_dy = node._grad = node._saved = None
+        node._y = node._dout_dy = node._grad = None
         node._pending = 0
         node.label = ""
         return node
@@ -641,7 +641,7 @@ def _pass(root: Any, start: float) -> None:
             continue
         node._cot = None  # an array is not kept twice
         if node._op is not None:  # pull(node, i, g) for each input, written out
-            chains, saved, i = node._op.chains, node._saved, -1
+            chains, saved, i = node._op.chains, node._y, -1
             for p in node._x:
                 i += 1
                 if type(p) is value:

@@ -44,12 +44,13 @@ class Value:
     # _op, _ctx: the rule and its ctx (None for a leaf). A scalar node (at most two inputs,
     # all floats, a float output) keeps its inputs in _x and _y (_y None for one input) and
     # its local derivatives ∂out/∂x and ∂out/∂y, computed when it was built, in _dout_dx and
-    # _dout_dy. Any other node keeps its inputs as a tuple in _x, and in _saved what its rule
-    # reads: (*inputs' data, out[, ctx]); its _dout_dx is None, which is how backward tells the
-    # two apart. A leaf's _saved is True while a graph may hold its array. _grad: the .grad
-    # (None: zero). _cot, _pending: the fast sweep's cotangent and count of edges to come.
-    __slots__ = ("_data", "_grad", "_op", "_ctx", "_x", "_y", "_dout_dx", "_dout_dy", "_saved",
-                 "_pending", "_cot", "label")
+    # _dout_dy. Any other node keeps its inputs as a tuple in _x, and in _y what its rule reads
+    # (its saved data): (*inputs' data, out[, ctx]); its _dout_dx is None, which is how backward
+    # tells the two apart. A leaf's _y is True while a graph may hold its array. _grad: the
+    # .grad (None: zero). _cot, _pending: the fast sweep's cotangent and count of edges to come.
+    # (One slot serves as _y and saved data: a twelfth slot made W1 with gc on 2-4 % slower.)
+    __slots__ = ("_data", "_grad", "_op", "_ctx", "_x", "_y", "_dout_dx", "_dout_dy", "_pending",
+                 "_cot", "label")
     __array_ufunc__ = None  # ndarray + Value calls our reflected operators; numpy_api.py puts
     # NumPy's protocols here (__array_ufunc__, __array_function__, __array__): np.exp(v) is a Value
 
@@ -65,7 +66,7 @@ class Value:
         d = as_data(data)
         self._data = d if type(d) is float else np.array(d)  # a leaf owns its array
         self._grad = self._op = self._ctx = self._x = self._y = self._dout_dx = self._dout_dy = None
-        self._saved, self._pending, self.label = None, 0, label
+        self._pending, self.label = 0, label
 
     @property
     def data(self) -> Any:
@@ -81,9 +82,9 @@ class Value:
             if self._op is not None:
                 if d.flags.writeable:
                     d.flags.writeable = False
-            elif self._saved:
+            elif self._y:  # a graph may hold the leaf's array
                 d = self._data = copy_leaf(d)
-                self._saved = None
+                self._y = None
         return d
 
     @data.setter
@@ -94,7 +95,7 @@ class Value:
                                 "a leaf instead, Value(new_data)")
             d = as_data(d)
             self._data = d if type(d) is float or d.flags.writeable else d.copy()
-            self._saved = None
+            self._y = None
 
     @property
     def grad(self) -> Any:
@@ -148,7 +149,7 @@ class Value:
             return None
         if scalar:
             return self._dout_dx if i == 0 else self._dout_dy
-        return self._op.factors[i].value(self._saved)
+        return self._op.factors[i].value(self._y)
 
     def item(self) -> float:
         if self.size != 1:
@@ -388,7 +389,7 @@ def apply(rule: Rule, *args: Any, **params: Any) -> Value:
         xs.append(x)
     if leaves and (not rule.linear or values > 1):
         for a in leaves:  # this graph reads the leaf's array in backward: see Value.data
-            a._saved = True
+            a._y = True
     if floats and rule.scalar is not None:  # a kernel (kernels.py): output, factors, kinks
         out, dx, dy = rule.scalar(*xs) if ctx is None else rule.scalar(*xs, ctx)
     else:
@@ -413,11 +414,11 @@ def apply(rule: Rule, *args: Any, **params: Any) -> Value:
     node = _new(Value)
     if floats:
         node._x, node._y = args[0], args[1] if len(args) == 2 else None
-        node._dout_dx, node._dout_dy, node._saved = dx, dy, None
+        node._dout_dx, node._dout_dy = dx, dy
     else:
         node._x = args
-        node._y = node._dout_dx = node._dout_dy = None
-        node._saved = tuple(xs)
+        node._dout_dx = node._dout_dy = None
+        node._y = tuple(xs)  # the data its rule reads
     node._data = out
     node._op = rule
     node._ctx = ctx

@@ -274,8 +274,8 @@ def built(make, xs: list, leaves: tuple[bool, ...]) -> tuple:  # noqa: ANN001
         with np.errstate(all="ignore"):
             vs = [Value(x) if leaf else x for x, leaf in zip(xs, leaves)]
             out = make(*vs)
-            saved = [None if type(s) is dict else s for s in out._saved or ()]
-            kept = [v._saved for v in vs if type(v) is Value]
+            saved = [None if type(s) is dict else s for s in out._y or ()]
+            kept = [v._y for v in vs if type(v) is Value]
             seed = np.linspace(-1.5, 2.0, out.size).reshape(out.shape).astype(out.dtype)
             out.backward(seed)
             return (out.data, out.rule, [type(p).__name__ for p in out._x], saved, kept,
@@ -321,7 +321,7 @@ def test_array_operators_build_what_apply_builds(op) -> None:  # noqa: ANN001
         with ag.no_grad():
             v = Value(x)
             c = np.ones(shape[-1:] if op == "matmul" else shape)
-            assert shape == () and op == "matmul" or forward(v, c).rule is None is v._saved
+            assert shape == () and op == "matmul" or forward(v, c).rule is None is v._y
 
 
 @pytest.mark.parametrize("loss", ["binary_cross_entropy", "binary_cross_entropy_with_logits"])
