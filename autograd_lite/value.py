@@ -48,7 +48,7 @@ class Value:
     # (its saved data): (*inputs' data, out[, ctx]); its _dout_dx is None, which is how backward
     # tells the two apart. A leaf's _y is True while a graph may hold its array. _grad: the
     # .grad (None: zero). _cot, _pending: the fast sweep's cotangent and count of edges to come.
-    # (One slot serves as _y and saved data: a twelfth slot made W1 with gc on 2-4 % slower.)
+    # (One slot serves as _y and saved data: a twelfth slot made W1 with gc on 3-4 % slower.)
     __slots__ = ("_data", "_grad", "_op", "_ctx", "_x", "_y", "_dout_dx", "_dout_dy", "_pending",
                  "_cot", "label")
     __array_ufunc__ = None  # ndarray + Value calls our reflected operators; numpy_api.py puts

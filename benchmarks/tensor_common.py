@@ -34,7 +34,7 @@ def _minor_faults() -> int | None:
     return None if resource is None else resource.getrusage(resource.RUSAGE_SELF).ru_minflt
 
 
-class per_step:  # noqa: N801 -- called as the function it was
+class PerStep:
     """A timed call for :func:`harness.interleave`: seconds per step over ``steps`` steps.
     It also counts the minor page faults of those steps (``faults``, per step, each call)."""
 
@@ -49,7 +49,7 @@ class per_step:  # noqa: N801 -- called as the function it was
         return t
 
 
-def faults_note(steppers: dict[str, per_step], what: str = "") -> str | None:
+def faults_note(steppers: dict[str, PerStep], what: str = "") -> str | None:
     """Each engine's page faults per step, the median over its rounds (for a section's notes)."""
     if any(not s.faults for s in steppers.values()):
         return None  # (no getrusage: not a Unix)

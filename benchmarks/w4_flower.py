@@ -24,7 +24,7 @@ from autograd_lite import Value
 
 from . import baseline
 from .harness import Config, Result, Section, Target, fmt_ratio, fmt_time, interleave, median
-from .tensor_common import check_engines, fault_notes, faults_note, load_torch, per_step
+from .tensor_common import PerStep, check_engines, fault_notes, faults_note, load_torch
 
 HIDDEN = 8
 LR = 0.5
@@ -162,7 +162,7 @@ def run(cfg: Config) -> Result:
     # engines compared in a round run within milliseconds of each other.
     steps = 20 if cfg.quick else 100
     rounds = 1 if cfg.quick else max(4 * cfg.rounds, 36)
-    steppers = {name: per_step(lambda e=e, d=data: e.step(*d), steps)
+    steppers = {name: PerStep(lambda e=e, d=data: e.step(*d), steps)
                 for name, (e, data) in engines.items()}
     times = interleave(steppers, rounds)
     base = times["hand-written NumPy"]

@@ -23,7 +23,7 @@ from autograd_lite import Value
 
 from . import baseline
 from .harness import Config, Result, Section, Target, fmt_ratio, fmt_time, interleave, median
-from .tensor_common import check_engines, fault_notes, faults_note, load_torch, per_step
+from .tensor_common import PerStep, check_engines, fault_notes, faults_note, load_torch
 
 SIZES = (784, 256, 256, 10)
 BATCH = 128
@@ -160,7 +160,7 @@ def run(cfg: Config) -> Result:
         if baseline.LABEL in found:
             res.checks.append(baseline.agreement(f"W5 {name} previous engine",
                                                  found["autograd_lite"], found[baseline.LABEL]))
-        steppers = {n: per_step(lambda e=e, d=d: e.step(*d), steps) for n, (e, d) in
+        steppers = {n: PerStep(lambda e=e, d=d: e.step(*d), steps) for n, (e, d) in
                     engines.items()}
         times = interleave(steppers, rounds)
         faults.append(faults_note(steppers, f", {name}"))

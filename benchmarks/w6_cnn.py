@@ -34,7 +34,7 @@ from autograd_lite import Value
 
 from . import baseline
 from .harness import Config, Result, Section, Target, fmt_ratio, fmt_time, interleave, median
-from .tensor_common import check_engines, fault_notes, faults_note, load_torch, per_step
+from .tensor_common import PerStep, check_engines, fault_notes, faults_note, load_torch
 
 BATCH, CHANNELS, CLASSES = 64, 8, 10
 LR = 0.1
@@ -216,7 +216,7 @@ def run(cfg: Config) -> Result:
         name = np.dtype(dtype).name
         found = {n: e.loss_and_grads(*d) for n, (e, d) in engines.items()}
         res.checks.append(check_engines(f"W6 {name}", found, rtol=rtol, atol=rtol * 1e-3))
-        steppers = {n: per_step(lambda e=e, d=d: e.step(*d), steps) for n, (e, d) in
+        steppers = {n: PerStep(lambda e=e, d=d: e.step(*d), steps) for n, (e, d) in
                     engines.items()}
         times = interleave(steppers, rounds)
         faults.append(faults_note(steppers, f", {name}"))
