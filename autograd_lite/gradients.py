@@ -66,7 +66,7 @@ def _getitem(i: int, g: Value, node: Value, vals: tuple) -> Any:
 def _share(i: int, g: Value, node: Value, vals: tuple) -> Any:
     """max/min: g shared by the entries tied for the max: 1[x = max]/#ties, piecewise constant,
     as a step node (ties are the kinks)."""
-    x, out, ctx = node._y[0], node._y[1], node._ctx
+    x, out, ctx = *_saved(node)[:2], node._ctx  # (a float's max is a scalar node)
     if type(x) is float:
         return g
     at = (x == ops._kept(out, ctx)).astype(x.dtype)

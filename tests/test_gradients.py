@@ -383,3 +383,14 @@ def test_max_pool_ties_are_kinks_of_the_second_pass_too():
     np.testing.assert_array_equal(g.data, [[[[0.0, 2.0], [2.0, 0.0]]]])
     np.testing.assert_array_equal(ag.grad(g.sum(), x).data, [[[[0.0, 1.0], [1.0, 0.0]]]])
     assert {(k.op, k.count) for k in ag.kinks(g.sum())} == {("step", 2), ("max_pool2d", 2)}
+
+
+@pytest.mark.parametrize("op", ["max", "min"])
+def test_second_order_through_max_of_a_float(op):
+    """max/min of a float is a scalar node, which keeps no saved data: d/dx (max x)² = 2x, and
+    its derivative 2, with create_graph=True (it raised TypeError)."""
+    x = Value(2.0)
+    (g,) = ag.grad(getattr(x, op)() ** 2, [x], create_graph=True)
+    assert g.data == 4.0
+    (h,) = ag.grad(g, [x])
+    assert h.data == 2.0
